@@ -1,0 +1,18 @@
+"""rnnkit: recurrent neural networks in PyTorch, from the tutorial's sine wave to real work."""
+
+from rnnkit._version import __version__
+from rnnkit.errors import UserError
+from rnnkit.models import CELLS, ModelConfig, SequenceModel, make_recurrent
+from rnnkit.train import History, TrainConfig, fit
+
+__all__ = [
+    "CELLS",
+    "History",
+    "ModelConfig",
+    "SequenceModel",
+    "TrainConfig",
+    "UserError",
+    "__version__",
+    "fit",
+    "make_recurrent",
+]

@@ -1,0 +1,46 @@
+"""The `rnnkit` command: one module per subcommand, errors turned into exit code 2.
+
+Each subcommand module has ``register(subparsers)``, which adds its parser and sets ``func``.
+Expected failures raise :class:`rnnkit.errors.UserError`; ``main`` prints them as one line on
+stderr and returns 2. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rnnkit._version import __version__
+from rnnkit.cli import demo
+from rnnkit.cli.common import Parser
+from rnnkit.errors import UserError
+
+COMMANDS = [demo]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="rnnkit",
+        description="Recurrent neural networks in PyTorch: forecasting, text and classification.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (UserError, argparse.ArgumentTypeError) as err:
+        message = " ".join(str(err).split())  # always one line
+        print(f"rnnkit: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnnkit: interrupted", file=sys.stderr)
+        return 130

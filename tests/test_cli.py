@@ -1,0 +1,76 @@
+"""The command line end to end: the demo, help texts and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_one_line_error
+
+
+def test_demo_end_to_end(cli, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = cli("demo", "--epochs", "2", "--samples", "200", "--hidden-size", "8", "--out", out)
+    assert result.code == 0, result.err
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["task"] == "sine"
+    assert [r["cell"] for r in summary["results"]] == ["rnn", "lstm", "gru"]
+    for r in summary["results"]:
+        assert {"test_mse", "naive_mse", "train_seconds", "epochs", "params"} <= set(r)
+        assert r["epochs"] == 2 and r["params"] > 0
+    for name in ("predictions.png", "learning_curves.png", "config.json", "model_gru.safetensors"):
+        assert (out / name).stat().st_size > 0
+    assert "naive MSE" in result.out and "lstm" in result.out
+
+
+def test_demo_refuses_non_empty_out_without_overwrite(cli, tmp_path: Path) -> None:
+    keep = tmp_path / "mine.txt"
+    keep.write_text("precious")
+    result = cli("demo", "--epochs", "1", "--out", tmp_path)
+    assert_one_line_error(result)
+    assert "--overwrite" in result.err
+    assert keep.read_text() == "precious"
+
+
+def test_help_explains_every_flag(cli) -> None:
+    result = cli("demo", "--help")
+    assert result.code == 0
+    for flag in ("--cells", "--epochs", "--hidden-size", "--seed", "--out", "--backend"):
+        assert flag in result.out
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--cells", "rnn,lstn"], "did you mean 'lstm'"),
+        (["--hidden-size", "0"], "positive"),
+        (["--hidden-size", "-4"], "positive"),
+        (["--epochs", "zero"], "positive integer"),
+        (["--window", "5000"], "longer"),
+        (["--backend", "cudnn"], "invalid choice"),
+        (["--device", "tpu"], "device"),
+        (["--no-such-flag"], "unrecognized"),
+    ],
+)
+def test_bad_demo_input_is_one_line_exit_2(
+    cli, tmp_path: Path, args: list[str], needle: str
+) -> None:
+    result = cli("demo", *args, "--out", tmp_path / "o")
+    assert_one_line_error(result)
+    assert needle in result.err
+    assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_out_is_one_line_exit_2(cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = cli("demo", "--epochs", "1", "--out", blocker / "sub")
+    assert_one_line_error(result)
+    assert blocker.read_text() == "x"
+
+
+def test_python_dash_m_works(cli_process) -> None:
+    result = cli_process("--version")
+    assert result.code == 0 and "rnnkit" in result.out

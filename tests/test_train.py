@@ -1,0 +1,70 @@
+"""The fit loop learns, is reproducible, stops early, keeps the best weights, schedules lr."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from rnnkit.data import Examples, sliding_windows
+from rnnkit.demo import DemoConfig, sine_examples
+from rnnkit.models import ModelConfig, SequenceModel
+from rnnkit.train import TrainConfig, TrainingDiverged, cosine_lr, evaluate, fit
+
+
+def sine_data() -> tuple[Examples, Examples, Examples]:
+    return sine_examples(DemoConfig(num_samples=300))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_it_learns_sine(cell: str) -> None:
+    train, val, test = sine_data()
+    model = SequenceModel(ModelConfig(cell=cell, hidden_size=16))
+    before = evaluate(model, test)
+    config = TrainConfig(epochs=8, batch_size=16, lr=1e-2, patience=0, progress=False, log_every=0)
+    history = fit(model, train, val, config)
+    after = evaluate(model, test)
+    assert after < before / 20
+    assert len(history.records) == 8
+    assert history.records[-1].train_loss < history.records[0].train_loss
+
+
+def test_same_seed_same_weights(tiny_train: TrainConfig) -> None:
+    train, val, _ = sine_data()
+    weights = []
+    for _ in range(2):
+        torch.manual_seed(123)
+        model = SequenceModel(ModelConfig(cell="gru", hidden_size=8))
+        fit(model, train, val, tiny_train)
+        weights.append(torch.cat([p.flatten() for p in model.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+
+
+def test_early_stopping_restores_best_weights() -> None:
+    train, val, _ = sine_data()
+    model = SequenceModel(ModelConfig(cell="rnn", hidden_size=8))
+    # a learning rate far too high makes validation worse after the first epochs
+    config = TrainConfig(epochs=30, batch_size=8, lr=0.5, patience=3, progress=False, log_every=0)
+    history = fit(model, train, val, config)
+    assert history.best_val_loss is not None
+    assert evaluate(model, val) == pytest.approx(history.best_val_loss, rel=1e-5)
+    if history.stopped_early:
+        assert len(history.records) == history.best_epoch + 3
+
+
+def test_cosine_schedule_endpoints() -> None:
+    config = TrainConfig(epochs=11, lr=1.0, min_lr_ratio=0.1, warmup_epochs=1)
+    assert cosine_lr(0, config) == pytest.approx(1.0)
+    assert cosine_lr(1, config) == pytest.approx(1.0)
+    assert cosine_lr(11, config) == pytest.approx(0.1)
+    lrs = [cosine_lr(e, config) for e in range(1, 12)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))
+
+
+def test_nan_loss_stops_with_clear_error(tiny_train: TrainConfig) -> None:
+    x, y = sliding_windows(torch.tensor([0.0, 1.0, math.nan, 2.0, 3.0, 4.0, 5.0]), 2)
+    data = Examples(x, y.reshape(-1, 1))
+    model = SequenceModel(ModelConfig(cell="rnn", hidden_size=4))
+    with pytest.raises(TrainingDiverged, match="epoch 1"):
+        fit(model, data, None, tiny_train)
