@@ -3,6 +3,8 @@
 ``fit -> run_epoch -> train_step``, each small and replaceable. The loop knows nothing about
 forecasting or text: a *loss function* ``loss_fn(model, batch) -> scalar`` does the forward pass
 and the loss, and a *batch source* (anything with ``iter_batches`` and ``len``) serves batches.
+A stateful loss function (truncated BPTT carrying the hidden state across batches) may define
+``start_epoch()``, called before every training pass and every evaluation pass, to reset it.
 """
 
 from __future__ import annotations
@@ -121,6 +123,13 @@ def cosine_lr(epoch: int, config: TrainConfig) -> float:
     return floor + 0.5 * (config.lr - floor) * (1 + math.cos(math.pi * progress))
 
 
+def _start_pass(loss_fn: LossFn) -> None:
+    """Let a stateful loss function reset its carried state (see the module docstring)."""
+    start_epoch = getattr(loss_fn, "start_epoch", None)
+    if callable(start_epoch):
+        start_epoch()
+
+
 def to_device(batch: Batch, device: torch.device) -> Batch:
     return tuple(t.to(device, non_blocking=True) for t in batch)
 
@@ -155,6 +164,7 @@ def run_epoch(
 ) -> float:
     """Train one pass over ``data``; returns the example-weighted mean loss."""
     model.train()
+    _start_pass(loss_fn)
     total, count = 0.0, 0
     batches = data.iter_batches(config.batch_size, shuffle=True, generator=generator)
     for step, batch in enumerate(batches):
@@ -181,6 +191,7 @@ def evaluate(
     """Example-weighted mean loss over ``data``, in eval mode."""
     device = device or next(model.parameters()).device
     model.eval()
+    _start_pass(loss_fn)
     total, count = 0.0, 0
     for batch in data.iter_batches(batch_size):
         n = int(batch[0].shape[0])
