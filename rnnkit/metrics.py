@@ -77,3 +77,37 @@ def last_value_forecast(x: ArrayLike, horizon: int = 1) -> np.ndarray:
     """
     windows = _np(x).reshape(_np(x).shape[0], -1)  # (N, window)
     return np.repeat(windows[:, -1:], horizon, axis=1)  # (N, horizon)
+
+
+# --- classification and language modelling ---------------------------------------------------
+
+
+def bits_per_char(mean_nats: float) -> float:
+    """Mean cross-entropy per character converted from nats (torch's log base e) to bits."""
+    return float(mean_nats / np.log(2.0))
+
+
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:
+    """Counts (num_classes, num_classes) of integer labels: row = true class, column = predicted."""
+    t = np.asarray(y_true, dtype=np.int64).ravel()
+    p = np.asarray(y_pred, dtype=np.int64).ravel()
+    counts = np.bincount(t * num_classes + p, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Fraction of labels predicted exactly."""
+    return float(np.mean(np.asarray(y_true).ravel() == np.asarray(y_pred).ravel()))
+
+
+def macro_f1(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> float:
+    """Unweighted mean over classes of F1 = 2 TP / (2 TP + FP + FN).
+
+    A class neither true nor predicted anywhere is left out (its F1 is undefined), as
+    scikit-learn does by scoring only the labels present in either array.
+    """
+    counts = confusion_matrix(y_true, y_pred, num_classes)
+    tp = np.diag(counts).astype(np.float64)
+    denominator = counts.sum(axis=0) + counts.sum(axis=1)  # 2 TP + FP + FN
+    present = denominator > 0
+    return float(np.mean(2 * tp[present] / denominator[present])) if present.any() else 0.0

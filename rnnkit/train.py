@@ -1,203 +1,132 @@
-"""The fit loop: mini-batches, Adam, gradient clipping, a schedule, early stopping.
+"""The fit loop: ``fit -> run_epoch -> train_step``, with checkpoints, resume, signals and DDP.
 
-``fit -> run_epoch -> train_step``, each small and replaceable. The loop knows nothing about
-forecasting or text: a *loss function* ``loss_fn(model, batch) -> scalar`` does the forward pass
-and the loss, and a *batch source* (anything with ``iter_batches`` and ``len``) serves batches.
-A stateful loss function (truncated BPTT carrying the hidden state across batches) may define
-``start_epoch()``, called before every training pass and every evaluation pass, to reset it.
+The parts (config, history, one step, evaluation, schedule) live in :mod:`rnnkit.steps` and are
+re-exported here. With a run folder, the whole training state is checkpointed
+(:mod:`rnnkit.checkpoint`) at the end of every epoch and every ``checkpoint_every`` steps, and
+``resume=True`` continues from it bit for bit. SIGINT/SIGTERM stop after the current step
+(:mod:`rnnkit.interrupts`); a NaN or infinite loss stops with TrainingDiverged before it reaches
+the weights or a checkpoint. Under ``torchrun`` the same code trains with DistributedDataParallel
+(:mod:`rnnkit.distributed`); only rank 0 writes.
 """
 
 from __future__ import annotations
 
-import math
-import random
+import importlib
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 from tqdm.auto import tqdm
 
+from rnnkit import distributed
+from rnnkit.checkpoint import checkpoint_path, resume_from, save
 from rnnkit.errors import UserError
+from rnnkit.interrupts import TrainingInterrupted, signal_name
+from rnnkit.steps import (
+    PRECISIONS,
+    Batch,
+    BatchSource,
+    EpochRecord,
+    History,
+    LoopState,
+    LossFn,
+    TrainConfig,
+    TrainingDiverged,
+    TrainingRun,
+    _start_pass,
+    cosine_lr,
+    diverged_error,
+    evaluate,
+    regression_loss,
+    seed_everything,
+    to_device,
+    train_step,
+    use_bf16,
+)
 
-Batch = tuple[Tensor, ...]
-LossFn = Callable[[nn.Module, Batch], Tensor]
-
-
-class BatchSource(Protocol):
-    """What the loop trains on: a sized collection that yields batches of tensors."""
-
-    def __len__(self) -> int: ...
-
-    def iter_batches(
-        self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
-    ) -> Iterator[Batch]: ...
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation settings (saved with every run)."""
-
-    epochs: int = 100  # upper bound; early stopping usually ends sooner
-    batch_size: int = 32  # examples per optimiser step
-    lr: float = 3e-3  # Adam's peak learning rate
-    min_lr_ratio: float = 0.01  # the cosine schedule decays lr to lr * min_lr_ratio
-    warmup_epochs: int = 0  # linear warm-up before the cosine decay
-    weight_decay: float = 0.0  # AdamW-style decoupled weight decay
-    clip_norm: float = 1.0  # max global gradient norm; 0 disables clipping
-    patience: int = 20  # epochs without validation improvement before stopping; 0 disables
-    seed: int = 0  # fixes every random source (python, numpy, torch)
-    progress: bool = True  # show a progress bar on stderr
-    log_every: int = 10  # print a loss line every N epochs (0: never), as the tutorial does
-
-
-@dataclass
-class EpochRecord:
-    """One epoch of history, as plain data."""
-
-    epoch: int
-    train_loss: float
-    val_loss: float | None
-    lr: float
-    seconds: float
-
-
-@dataclass
-class History:
-    """The per-epoch records and the outcome of early stopping."""
-
-    records: list[EpochRecord] = field(default_factory=list)
-    best_epoch: int = 0
-    best_val_loss: float | None = None
-    stopped_early: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> History:
-        records = [EpochRecord(**r) for r in data.get("records", [])]
-        return cls(
-            records=records,
-            best_epoch=int(data.get("best_epoch", 0)),
-            best_val_loss=data.get("best_val_loss"),
-            stopped_early=bool(data.get("stopped_early", False)),
-        )
-
-    @property
-    def train_seconds(self) -> float:
-        return sum(r.seconds for r in self.records)
+__all__ = [
+    "PRECISIONS",
+    "Batch",
+    "BatchSource",
+    "EpochRecord",
+    "History",
+    "LoopState",
+    "LossFn",
+    "TrainConfig",
+    "TrainingDiverged",
+    "TrainingInterrupted",
+    "TrainingRun",
+    "checkpoint_path",
+    "cosine_lr",
+    "evaluate",
+    "fit",
+    "regression_loss",
+    "run_epoch",
+    "prepare",
+    "seed_everything",
+    "to_device",
+    "train_epochs",
+    "train_step",
+    "use_bf16",
+]
 
 
-class TrainingDiverged(UserError):
-    """The loss became NaN or infinite."""
+def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:
+    """Train one pass over ``data`` (its remaining steps, after a mid-epoch resume).
 
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed python, numpy and torch; return a generator for batch shuffling."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
-def regression_loss(model: nn.Module, batch: Batch) -> Tensor:
-    """Mean squared error of ``model(x)`` against ``y`` (flattened to the model's output)."""
-    x, y = batch
-    prediction = model(x)  # (batch, outputs)
-    return F.mse_loss(prediction, y.reshape(prediction.shape))
-
-
-def cosine_lr(epoch: int, config: TrainConfig) -> float:
-    """Learning rate for ``epoch``: linear warm-up, then cosine decay to lr * min_lr_ratio."""
-    if epoch < config.warmup_epochs:
-        return config.lr * (epoch + 1) / config.warmup_epochs
-    span = max(1, config.epochs - config.warmup_epochs)
-    progress = min(1.0, (epoch - config.warmup_epochs) / span)
-    floor = config.lr * config.min_lr_ratio
-    return floor + 0.5 * (config.lr - floor) * (1 + math.cos(math.pi * progress))
-
-
-def _start_pass(loss_fn: LossFn) -> None:
-    """Let a stateful loss function reset its carried state (see the module docstring)."""
-    start_epoch = getattr(loss_fn, "start_epoch", None)
-    if callable(start_epoch):
-        start_epoch()
-
-
-def to_device(batch: Batch, device: torch.device) -> Batch:
-    return tuple(t.to(device, non_blocking=True) for t in batch)
-
-
-def train_step(
-    model: nn.Module,
-    batch: Batch,
-    loss_fn: LossFn,
-    optimizer: torch.optim.Optimizer,
-    clip_norm: float,
-) -> float:
-    """One optimiser step on one batch; returns the batch loss."""
-    optimizer.zero_grad(set_to_none=True)
-    loss = loss_fn(model, batch)
-    loss.backward()
-    if clip_norm > 0:
-        nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-    optimizer.step()
-    return float(loss.detach())
-
-
-def run_epoch(
-    model: nn.Module,
-    data: BatchSource,
-    loss_fn: LossFn,
-    optimizer: torch.optim.Optimizer,
-    config: TrainConfig,
-    *,
-    generator: torch.Generator,
-    device: torch.device,
-    epoch: int,
-) -> float:
-    """Train one pass over ``data``; returns the example-weighted mean loss."""
-    model.train()
-    _start_pass(loss_fn)
-    total, count = 0.0, 0
-    batches = data.iter_batches(config.batch_size, shuffle=True, generator=generator)
-    for step, batch in enumerate(batches):
-        loss = train_step(model, to_device(batch, device), loss_fn, optimizer, config.clip_norm)
-        if not math.isfinite(loss):
-            raise TrainingDiverged(
-                f"the training loss became {loss} at epoch {epoch + 1}, step {step + 1}; "
-                "lower --lr, keep gradient clipping on, or check the data's scale"
+    Returns the example-weighted mean training loss of the epoch, over every process.
+    """
+    state, config = run.state, run.config
+    run.train_model.train()
+    if state.step == 0:  # a mid-epoch resume restored the loss function's state instead
+        _start_pass(run.loss_fn)
+    started = time.perf_counter() - state.seconds  # a resumed epoch keeps its earlier time
+    batches = distributed.epoch_batches(
+        data, config.batch_size, config.seed, epoch, state.step, run.context
+    )
+    for step, batch in batches:
+        try:
+            loss = train_step(
+                run.train_model,
+                to_device(batch, run.context.device),
+                run.loss_fn,
+                run.optimizer,
+                config.clip_norm,
+                autocast=run.autocast,
+                context=run.context,
             )
+        except TrainingDiverged as err:
+            raise diverged_error(run, str(err), epoch, step) from None
         n = int(batch[0].shape[0])
-        total, count = total + loss * n, count + n
+        state.loss_sum += loss * n
+        state.loss_count += n
+        state.step = step + 1
+        state.seconds = time.perf_counter() - started
+        _stop_if_asked(run)
+        if run.checkpoint_every and state.step % run.checkpoint_every == 0:
+            save(run)
+    total, count = distributed.all_reduce_sum([state.loss_sum, state.loss_count], run.context)
     return total / max(count, 1)
 
 
-@torch.inference_mode()
-def evaluate(
-    model: nn.Module,
-    data: BatchSource,
-    loss_fn: LossFn = regression_loss,
-    *,
-    batch_size: int = 1024,
-    device: torch.device | None = None,
-) -> float:
-    """Example-weighted mean loss over ``data``, in eval mode."""
-    device = device or next(model.parameters()).device
-    model.eval()
-    _start_pass(loss_fn)
-    total, count = 0.0, 0
-    for batch in data.iter_batches(batch_size):
-        n = int(batch[0].shape[0])
-        total += float(loss_fn(model, to_device(batch, device))) * n
-        count += n
-    return total / max(count, 1)
+def _stop_if_asked(run: TrainingRun) -> None:
+    """After a step: if any process caught SIGINT/SIGTERM, checkpoint, say so and stop."""
+    signal_number = distributed.max_over_ranks(run.stop.received, run.context)
+    if not signal_number:
+        return
+    save(run)
+    if run.context.rank == 0:
+        where = run.state.position()
+        if run.run_dir is None:
+            said = "nothing was saved (no run folder)"
+        else:
+            hint = run.resume_hint or f"fit(..., run_dir='{run.run_dir}', resume=True)"
+            said = f"saved '{checkpoint_path(run.run_dir)}'; resume with: {hint}"
+        print(f"rnnkit: {signal_name(signal_number)} at {where}: stopped; {said}", file=sys.stderr)
+    raise TrainingInterrupted(signal_number)
 
 
 def fit(
@@ -209,53 +138,141 @@ def fit(
     loss_fn: LossFn = regression_loss,
     device: torch.device | None = None,
     desc: str = "train",
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    checkpoint_every: int = 0,
+    resume_hint: str | None = None,
 ) -> History:
-    """Train ``model`` with Adam(W); stop early on ``val`` and restore the best weights."""
-    device = device or next(model.parameters()).device
-    generator = seed_everything(config.seed)
+    """Train ``model`` with AdamW; stop early on ``val`` and restore the best weights.
+
+    ``run_dir``: checkpoint the training state there at the end of every epoch and every
+    ``checkpoint_every`` steps (0: epoch ends only); ``resume``: continue from that checkpoint.
+    ``resume_hint`` is the command printed when SIGINT/SIGTERM stops training (which raises
+    TrainingInterrupted). Under torchrun, ``config.batch_size`` is the global batch.
+    """
+    if resume and run_dir is None:
+        raise UserError("resuming needs the run folder that holds the checkpoint")
+    if checkpoint_every < 0:
+        raise UserError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
+    run = prepare(model, config, loss_fn, device, Path(run_dir) if run_dir else None)
+    run.checkpoint_every, run.resume_hint = checkpoint_every, resume_hint
+    if resume:
+        resume_from(run)
+    run.train_model = _compiled(distributed.wrap(model, run.context), config)
+    with run.stop:
+        train_epochs(run, train, val, desc)
+    if run.best is not None:
+        model.load_state_dict(run.best)
+    return run.state.history
+
+
+def prepare(
+    model: nn.Module,
+    config: TrainConfig,
+    loss_fn: LossFn,
+    device: torch.device | None,
+    run_dir: Path | None,
+) -> TrainingRun:
+    """Join torchrun's job if any, place and seed, build the optimiser: a run at its start."""
+    context = distributed.setup(device or next(model.parameters()).device)
+    if config.batch_size % context.world:
+        raise UserError(
+            f"the batch size {config.batch_size} must be divisible by the {context.world} "
+            "processes (each trains on batch size / processes)"
+        )
+    model.to(context.device)
+    seed_everything(config.seed + context.rank)  # dropout differs per rank; the order does not
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    history = History()
-    best_state: dict[str, Tensor] | None = None
-    bar = tqdm(range(config.epochs), desc=desc, disable=not config.progress, file=sys.stderr)
+    autocast = use_bf16(config.precision, context.device)
+    return TrainingRun(
+        model, model, optimizer, loss_fn, config, context, autocast, run_dir, 0, None
+    )
+
+
+def _compiled(model: nn.Module, config: TrainConfig) -> nn.Module:
+    """``torch.compile(model)`` when asked for and supported here."""
+    if not config.compile:
+        return model
+    try:
+        supported = importlib.import_module("torch._dynamo").is_dynamo_supported()
+    except (ImportError, AttributeError):
+        supported = False
+    if not supported or not hasattr(torch, "compile"):
+        raise UserError(
+            f"--compile: torch.compile is not supported by torch {torch.__version__} on "
+            f"Python {sys.version.split()[0]}; drop --compile"
+        )
+    compiled: nn.Module = torch.compile(model)  # type: ignore[assignment]
+    return compiled
+
+
+def train_epochs(run: TrainingRun, train: BatchSource, val: BatchSource | None, desc: str) -> None:
+    """The epochs: set lr, train, validate, keep the best, checkpoint, log, stop early."""
+    state, config, main = run.state, run.config, run.context.rank == 0
+    if state.history.stopped_early:  # resuming a run that had already finished
+        return
+    bar = tqdm(
+        range(state.epoch, config.epochs),
+        initial=state.epoch,
+        total=config.epochs,
+        desc=desc,
+        disable=not (config.progress and main),
+        file=sys.stderr,
+    )
     for epoch in bar:
         # set lr for this epoch (a pure function of the epoch)
         lr = cosine_lr(epoch, config)
-        for group in optimizer.param_groups:
+        for group in run.optimizer.param_groups:
             group["lr"] = lr
-        # one pass over the training data, then validation
-        start = time.perf_counter()
-        train_loss = run_epoch(
-            model,
-            train,
-            loss_fn,
-            optimizer,
-            config,
-            generator=generator,
-            device=device,
-            epoch=epoch,
-        )
-        val_loss = evaluate(model, val, loss_fn, device=device) if val is not None else None
-        seconds = time.perf_counter() - start
-        history.records.append(EpochRecord(epoch + 1, train_loss, val_loss, lr, seconds))
-        # keep the best weights seen on validation (or the latest, without validation)
-        monitored = val_loss if val_loss is not None else train_loss
-        if history.best_val_loss is None or monitored < history.best_val_loss:
-            history.best_val_loss, history.best_epoch = monitored, epoch + 1
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        # log, then stop once validation has not improved for `patience` epochs
-        bar.set_postfix(train=f"{train_loss:.3g}", val=f"{monitored:.3g}")
-        if config.log_every and (epoch + 1) % config.log_every == 0 and not config.progress:
-            print(
-                f"{desc} epoch [{epoch + 1}/{config.epochs}] train loss {train_loss:.4g}"
-                + (f", val loss {val_loss:.4g}" if val_loss is not None else ""),
-                file=sys.stderr,
+        # one pass over the training data (or its rest, after a resume), then validation
+        start = time.perf_counter() - state.seconds
+        train_loss = run_epoch(run, train, epoch)
+        val_loss = None
+        if val is not None:
+            val_loss = evaluate(
+                run.model, val, run.loss_fn, autocast=run.autocast, context=run.context
             )
-        if config.patience and epoch + 1 - history.best_epoch >= config.patience:
-            history.stopped_early = True
+        seconds = time.perf_counter() - start
+        record = EpochRecord(epoch + 1, train_loss, val_loss, lr, seconds)
+        # keep the best weights seen on validation (or the latest, without validation)
+        _keep_best(run, record)
+        # checkpoint, log, then stop once validation has not improved for `patience` epochs
+        history = state.history
+        history.stopped_early = (
+            bool(config.patience) and epoch + 1 - history.best_epoch >= config.patience
+        )
+        state.epoch, state.step = epoch + 1, 0
+        state.loss_sum, state.loss_count, state.seconds = 0.0, 0, 0.0
+        save(run)
+        _log(run, bar, record, desc)
+        _stop_if_asked(run)
+        if history.stopped_early:
             break
     bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+
+
+def _keep_best(run: TrainingRun, record: EpochRecord) -> None:
+    """Append ``record``; remember the weights if its monitored loss is the best so far."""
+    history = run.state.history
+    history.records.append(record)
+    monitored = record.val_loss if record.val_loss is not None else record.train_loss
+    if history.best_val_loss is None or monitored < history.best_val_loss:
+        history.best_val_loss, history.best_epoch = monitored, record.epoch
+        run.best = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+
+
+def _log(run: TrainingRun, bar: Any, record: EpochRecord, desc: str) -> None:
+    """Progress bar postfix, or a log line every ``log_every`` epochs without a bar (rank 0)."""
+    config = run.config
+    monitored = record.val_loss if record.val_loss is not None else record.train_loss
+    bar.set_postfix(train=f"{record.train_loss:.3g}", val=f"{monitored:.3g}")
+    every = config.log_every
+    if run.context.rank or not every or record.epoch % every or config.progress:
+        return
+    print(
+        f"{desc} epoch [{record.epoch}/{config.epochs}] train loss {record.train_loss:.4g}"
+        + (f", val loss {record.val_loss:.4g}" if record.val_loss is not None else ""),
+        file=sys.stderr,
+    )

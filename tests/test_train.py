@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
 from rnnkit.data import Examples, sliding_windows
 from rnnkit.demo import DemoConfig, sine_examples
+from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, SequenceModel
-from rnnkit.train import TrainConfig, TrainingDiverged, cosine_lr, evaluate, fit
+from rnnkit.train import TrainConfig, TrainingDiverged, cosine_lr, evaluate, fit, use_bf16
 
 
 def sine_data() -> tuple[Examples, Examples, Examples]:
@@ -68,3 +70,51 @@ def test_nan_loss_stops_with_clear_error(tiny_train: TrainConfig) -> None:
     model = SequenceModel(ModelConfig(cell="rnn", hidden_size=4))
     with pytest.raises(TrainingDiverged, match="epoch 1"):
         fit(model, data, None, tiny_train)
+
+
+def test_precision_auto_is_fp32_on_cpu_and_unknown_is_a_user_error() -> None:
+    cpu = torch.device("cpu")
+    assert not use_bf16("auto", cpu) and not use_bf16("fp32", cpu) and use_bf16("bf16", cpu)
+    with pytest.raises(UserError, match="fp32"):
+        use_bf16("fp16", cpu)
+
+
+def test_bf16_autocast_trains_and_keeps_fp32_weights(tiny_train: TrainConfig) -> None:
+    train, val, test = sine_data()
+    model = SequenceModel(ModelConfig(cell="gru", hidden_size=8))
+    before = evaluate(model, test)
+    fit(model, train, val, replace(tiny_train, precision="bf16"))
+    assert evaluate(model, test) < before / 2
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_fit_refuses_bad_resume_and_checkpoint_every(
+    tiny_train: TrainConfig,
+) -> None:
+    train, _, _ = sine_data()
+    model = SequenceModel(ModelConfig(cell="rnn", hidden_size=4))
+    with pytest.raises(UserError, match="resum"):
+        fit(model, train, None, tiny_train, resume=True)
+    with pytest.raises(UserError, match="checkpoint_every"):
+        fit(model, train, None, tiny_train, checkpoint_every=-1)
+
+
+def test_contiguous_sets_stay_slices_and_batch_like_index_tensors() -> None:
+    x, y = sliding_windows(torch.arange(40.0), 3)
+    examples = Examples(x, y).subset(slice(5, 30)).subset(slice(2, 20))
+    explicit = Examples(x, y, torch.arange(7, 25))
+    assert len(examples) == len(explicit) == 18
+    assert torch.equal(examples.index, explicit.index)
+    order = torch.randperm(18)
+    for (xa, ya), (xb, yb) in zip(
+        examples.iter_batches(4, order=order), explicit.iter_batches(4, order=order), strict=True
+    ):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_training_flags_reach_the_config(cli) -> None:  # type: ignore[no-untyped-def]
+    help_text = cli("demo", "--help").out
+    assert "--precision" in help_text and "--compile" in help_text and "GPU" in help_text
+    assert "--checkpoint-every" in help_text
+    result = cli("demo", "--precision", "fp16")
+    assert result.code == 2 and "--precision" in result.err

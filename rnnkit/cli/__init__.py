@@ -12,11 +12,14 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit._version import __version__
-from rnnkit.cli import demo
+from rnnkit.cli import classify, demo, forecast, text
+from rnnkit.cli import compare as compare_cli
+from rnnkit.cli import export as export_cli
 from rnnkit.cli.common import Parser
 from rnnkit.errors import UserError
+from rnnkit.interrupts import TrainingInterrupted
 
-COMMANDS = [demo]
+COMMANDS = [demo, forecast, text, classify, compare_cli, export_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(err).split())  # always one line
         print(f"rnnkit: error: {message}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as stop:  # fit saved its checkpoint and said how to resume
+        return stop.exit_code
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130

@@ -9,7 +9,7 @@ from typing import NoReturn
 import torch
 
 from rnnkit.models import BACKENDS, CELLS, ModelConfig
-from rnnkit.train import TrainConfig
+from rnnkit.train import PRECISIONS, TrainConfig
 
 
 class Parser(argparse.ArgumentParser):
@@ -120,7 +120,8 @@ def add_backend_flag(group: argparse._ActionsContainer) -> None:
 
 
 def add_train_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
-    """The training group: epochs, batch size, lr, clipping, patience, seed, device, threads."""
+    """The training group: epochs, batch size, lr, clipping, patience, seed, device, precision,
+    compile, checkpoints, threads."""
     group = parser.add_argument_group("training")
     group.add_argument(
         "--epochs",
@@ -163,6 +164,27 @@ def add_train_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
         "--device", default="auto", help="auto, cpu, cuda or mps (default: %(default)s)"
     )
     group.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=defaults.precision,
+        help="auto: bf16 autocast on CUDA, fp32 elsewhere; bf16 also works on the CPU "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the model for training (mostly helps on a GPU; on the CPU the "
+        "compile time rarely pays off for small recurrent models)",
+    )
+    group.add_argument(
+        "--checkpoint-every",
+        type=non_negative_int,
+        default=0,
+        metavar="STEPS",
+        help="with a run folder, also checkpoint every STEPS optimiser steps, not only at the "
+        "end of every epoch (default: %(default)s)",
+    )
+    group.add_argument(
         "--threads",
         type=positive_int,
         default=None,
@@ -189,6 +211,8 @@ def train_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig
             "patience": args.patience,
             "seed": args.seed,
             "progress": not args.no_progress and sys.stderr.isatty(),
+            "precision": args.precision,
+            "compile": args.compile,
         }
     )
 

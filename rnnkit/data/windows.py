@@ -72,21 +72,42 @@ class Examples:
 
     ``x`` and ``y`` may be views (e.g. from :func:`sliding_windows`); ``index`` selects which rows
     belong to this set without copying them. Batches are gathered row by row from the views.
+    A contiguous run of rows (the whole set, or a chronological split of it) is kept as a slice,
+    not as an index tensor, so that a 10-million-window set costs no 80 MB of int64 rows.
     """
 
-    def __init__(self, x: Tensor, y: Tensor, index: Tensor | None = None) -> None:
+    def __init__(self, x: Tensor, y: Tensor, index: Tensor | slice | None = None) -> None:
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}")
         self.x = x
         self.y = y
-        self.index = torch.arange(x.shape[0]) if index is None else index
+        self._rows: Tensor | slice = slice(0, int(x.shape[0])) if index is None else index
+
+    @property
+    def index(self) -> Tensor:
+        """Rows of ``x`` and ``y`` in this set, in order (materialised when asked for)."""
+        if isinstance(self._rows, slice):
+            return torch.arange(self._rows.start, self._rows.stop)
+        return self._rows
 
     def __len__(self) -> int:
-        return int(self.index.shape[0])
+        if isinstance(self._rows, slice):
+            return int(self._rows.stop - self._rows.start)
+        return int(self._rows.shape[0])
 
     def subset(self, rows: slice | Tensor) -> Examples:
         """The examples at ``rows`` of this set (positions, not original indices)."""
+        if isinstance(self._rows, slice) and isinstance(rows, slice) and rows.step in (None, 1):
+            start, stop, _ = rows.indices(len(self))
+            offset = self._rows.start
+            return Examples(self.x, self.y, slice(offset + start, offset + max(start, stop)))
         return Examples(self.x, self.y, self.index[rows])
+
+    def _lookup(self, positions: Tensor) -> Tensor:
+        """Rows of ``x`` and ``y`` at ``positions`` of this set."""
+        if isinstance(self._rows, slice):
+            return positions + self._rows.start
+        return self._rows[positions]
 
     def tensors(self) -> tuple[Tensor, Tensor]:
         """All examples at once (materialised): (N, ...) inputs and targets."""
@@ -105,5 +126,5 @@ class Examples:
             n = len(self)
             order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for start in range(0, int(order.shape[0]), batch_size):
-            rows = self.index[order[start : start + batch_size]]
+            rows = self._lookup(order[start : start + batch_size])
             yield self.x[rows], self.y[rows]

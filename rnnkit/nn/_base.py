@@ -68,7 +68,7 @@ class RecurrentBase(nn.Module, metaclass=abc.ABCMeta):
         for layer in range(self.num_layers):
             in_size = self.input_size if layer == 0 else out * self.num_directions
             for suffix in ("", "_reverse")[: self.num_directions]:
-                shapes = {"weight_ih": (gates, in_size)}
+                shapes: dict[str, tuple[int, ...]] = {"weight_ih": (gates, in_size)}
                 if self._hidden_weights:
                     shapes["weight_hh"] = (gates, out)
                 if self.bias:
@@ -263,13 +263,13 @@ def _check_options(
             f"num_layers={num_layers}",
             stacklevel=3,
         )
-    for name, value in (("bias", bias), ("batch_first", batch_first)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if not isinstance(value, int):
-            raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
-        if value <= 0:
+    for name, flag in (("bias", bias), ("batch_first", batch_first)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} should be of type bool, got: {type(flag).__name__}")
+    for name, size in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if not isinstance(size, int):
+            raise TypeError(f"{name} should be of type int, got: {type(size).__name__}")
+        if size <= 0:
             raise ValueError(f"{name} must be greater than zero")
     if num_layers <= 0:
         raise ValueError("num_layers must be greater than zero")

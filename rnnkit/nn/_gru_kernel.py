@@ -69,7 +69,8 @@ def _forward_saving(
         hg = _hidden_gates(h[:b], w_hh, b_hh)  # (b, 3H)
         rz = torch.add(x[:, : 2 * hid], hg[:, : 2 * hid], out=a[:, : 2 * hid]).sigmoid_()
         hn_s[t].copy_(hg[:, 2 * hid :])
-        n = torch.mul(rz[:, :hid], hn_s[t], out=a[:, 2 * hid :]).add_(x[:, 2 * hid :]).tanh_()
+        n = torch.mul(rz[:, :hid], hn_s[t], out=a[:, 2 * hid :]).add_(x[:, 2 * hid :])
+        n.mul_(2).sigmoid_().mul_(2).sub_(1)  # tanh(u) = 2 sigmoid(2u) - 1, see _lstm_kernel
         h_new = torch.lerp(n, h[:b], rz[:, hid:], out=out_s[t])
         h = h_new if b == full else torch.cat([h_new, h[b:]])
     return out, h.clone(), acts, hidden_n

@@ -65,3 +65,21 @@ def lengths_of(batch_sizes: tuple[int, ...]) -> Tensor:
     """Length of every (sorted) sequence, shape ``(B,)``."""
     sizes = torch.tensor(batch_sizes, dtype=torch.long)
     return (sizes.unsqueeze(1) > torch.arange(batch_sizes[0]).unsqueeze(0)).sum(0)
+
+
+CHUNK_ROWS = 1024  # rows per chunk of the fused kernels' big matmuls (tests make it small)
+
+
+def step_chunks(batch_sizes: tuple[int, ...], reverse: bool) -> list[tuple[int, int, int, int]]:
+    """Consecutive groups of time steps ``(first, last, row_lo, row_hi)`` in processing order.
+
+    The fused kernels do their big matmuls (input projection, weight gradients) one chunk at
+    a time: chunks of ~1024 rows keep buffers in cache and under the allocator's mmap
+    threshold, so memory is recycled instead of page-faulted on every call.
+    """
+    offsets = [*step_offsets(batch_sizes), sum(batch_sizes)]
+    num_steps = len(batch_sizes)
+    steps = max(1, CHUNK_ROWS // batch_sizes[0])
+    ends = [(t, min(t + steps, num_steps)) for t in range(0, num_steps, steps)]
+    chunks = [(t0, t1, offsets[t0], offsets[t1]) for t0, t1 in ends]
+    return chunks[::-1] if reverse else chunks

@@ -56,15 +56,16 @@ class LSTM(RecurrentBase):
     ) -> tuple[Tensor, State]:
         w = self.weights(layer, direction)
         bias = w["bias_ih"] + w["bias_hh"] if self.bias else None
-        xgates = F.linear(x, w["weight_ih"], bias)  # (N, 4H): all steps in one matmul
         h0, c0 = state
         w_hr = w.get("weight_hr")
-        if self._use_autograd_function(xgates, h0, c0):
+        reverse = direction == 1
+        if self._use_autograd_function(x, h0, c0):
             out, h_n, c_n = LSTMRecurrence.apply(
-                xgates, h0, c0, w["weight_hh"], w_hr, batch_sizes, direction == 1
+                x, w["weight_ih"], bias, h0, c0, w["weight_hh"], w_hr, batch_sizes, reverse
             )
         else:
+            xgates = F.linear(x, w["weight_ih"], bias)  # (N, 4H): all steps in one matmul
             out, h_n, c_n = lstm_recurrence_plain(
-                xgates, h0, c0, w["weight_hh"], w_hr, batch_sizes, direction == 1
+                xgates, h0, c0, w["weight_hh"], w_hr, batch_sizes, reverse
             )
         return out, (h_n, c_n)

@@ -1,0 +1,194 @@
+"""`rnnkit classify train` and `rnnkit classify predict`: sequence classification."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from rnnkit.classify import ClassifierConfig, SequenceClassifier
+from rnnkit.classify_data import FORMATS, TableSpec, extract, read_table
+from rnnkit.classify_eval import holdout_test
+from rnnkit.cli.common import (
+    add_model_flags,
+    add_output_flags,
+    add_train_flags,
+    fraction,
+    name_list,
+    train_config,
+)
+from rnnkit.errors import UserError, unknown
+from rnnkit.models import resolve_backend
+from rnnkit.plots import plot_confusion_matrix, plot_learning_curves
+from rnnkit.runs import environment, prepare_run_dir, write_json
+
+
+def count_or_fraction(text: str) -> int | float:
+    """'40' -> 40 sequences, '0.2' -> a fifth of them."""
+    try:
+        value: int | float = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a count or a fraction in (0, 1), got '{text}'"
+            ) from None
+        if not 0 < value < 1:
+            raise argparse.ArgumentTypeError(f"a fraction must be in (0, 1), got {text}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive count, got {text}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "classify",
+        help="sequence classification: train on labelled sequences, predict labels",
+        description="Classify whole sequences of varying length with a recurrent model: "
+        "'train' learns from a labelled table, 'predict' labels new sequences.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _register_train(actions)
+    _register_predict(actions)
+
+
+def _register_train(actions: argparse._SubParsersAction) -> None:
+    defaults = ClassifierConfig()
+    parser = actions.add_parser(
+        "train",
+        help="train on a labelled table (CSV/Parquet) or the bundled 'shapes'",
+        description="Train on a stratified random part of the sequences, stop early on a "
+        "validation part of it, and test on the rest beside the majority-class and "
+        "1-nearest-neighbour baselines; writes the model, metrics.json, confusion_matrix.png "
+        "and learning_curves.png.",
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", required=True, help="a CSV or Parquet file, or 'shapes'")
+    data.add_argument("--label", default="label", help="the class column (default: label)")
+    data.add_argument(
+        "--format",
+        default="wide",
+        help="wide: a row per sequence, a column per step; long: a row per step (default: wide)",
+    )
+    data.add_argument("--id-col", help="long: the sequence id column; wide: an optional row id")
+    data.add_argument("--time-col", help="long: the step order column (default: file order)")
+    data.add_argument(
+        "--features",
+        type=name_list,
+        help="long: comma-separated feature columns (default: every other numeric column)",
+    )
+    data.add_argument(
+        "--test-size",
+        type=count_or_fraction,
+        default=0.2,
+        help="sequences held out for the test: a count or a fraction (default: %(default)s)",
+    )
+    data.add_argument(
+        "--val-fraction",
+        type=fraction,
+        default=defaults.val_fraction,
+        help="part of the training sequences that validates, for early stopping "
+        "(default: %(default)s)",
+    )
+    add_model_flags(parser, defaults.model)
+    add_train_flags(parser, defaults.train)
+    add_output_flags(parser, "runs/classify")
+    parser.set_defaults(func=run_train)
+
+
+def _register_predict(actions: argparse._SubParsersAction) -> None:
+    parser = actions.add_parser(
+        "predict",
+        help="label the sequences of a table with a trained run",
+        description="Write one row per sequence: its id (or row number), the predicted label "
+        "and the probability of each class (p_<class>).",
+    )
+    parser.add_argument(
+        "run", metavar="RUN", help="a run folder written by 'rnnkit classify train'"
+    )
+    parser.add_argument(
+        "--data", required=True, help="a CSV or Parquet file laid out as in training"
+    )
+    parser.add_argument("--out", help="CSV file to write (default: print to stdout)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")
+    parser.set_defaults(func=run_predict)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if args.format not in FORMATS:
+        raise unknown("format", args.format, FORMATS)
+    resolve_backend(args.cell, args.backend)  # fail on a bad cell before reading the data
+    defaults = ClassifierConfig()
+    clf = SequenceClassifier(
+        args.cell,
+        backend=args.backend,
+        hidden_size=args.hidden_size,
+        num_layers=args.layers,
+        dropout=args.dropout,
+        bidirectional=args.bidirectional,
+        val_fraction=args.val_fraction,
+        train=replace(train_config(args, defaults.train), log_every=10),
+        device=args.device,
+    )
+    spec = TableSpec(args.format, args.label, args.id_col, args.time_col, args.features or [])
+    data = extract(read_table(args.data), spec)
+    if len(set(data.labels.tolist())) < 2:
+        raise UserError(f"the '{spec.label}' column has only one class; need at least two")
+    out = prepare_run_dir(Path(args.out), overwrite=args.overwrite)
+    config = {
+        "data": args.data,
+        "table": asdict(spec),
+        "test_size": args.test_size,
+        "classifier": asdict(clf.config),
+        "versions": environment(),
+    }
+    write_json(out / "config.json", config)
+    metrics, test = holdout_test(clf, data, spec, args.test_size)
+    clf.save(out)
+    write_json(out / "metrics.json", metrics)
+    write_json(out / "history.json", clf.history.to_dict())
+    table = clf.prediction_table(test, clf.proba_sequences(test))
+    table.insert(1, "true_label", test.labels)
+    table.to_csv(out / "test_predictions.csv", index=False)
+    plot_learning_curves({args.cell: clf.history}, out / "learning_curves.png")
+    plot_confusion_matrix(
+        metrics["confusion_matrix"],
+        metrics["classes"],
+        out / "confusion_matrix.png",
+        title=f"{args.cell}: test accuracy {metrics['accuracy']:.1%}",
+    )
+    print(format_results(metrics))
+    print(f"\nwrote {out}/metrics.json, model.safetensors, confusion_matrix.png")
+    return 0
+
+
+def format_results(metrics: dict) -> str:
+    """The test results table printed by ``rnnkit classify train``."""
+    rows = [
+        ("model", metrics["accuracy"], metrics["macro_f1"]),
+        ("majority class", metrics["majority_accuracy"], metrics["majority_macro_f1"]),
+        ("1-nearest neighbour", metrics["nn1_accuracy"], metrics["nn1_macro_f1"]),
+    ]
+    header = f"{'':<22}{'accuracy':>10}{'macro F1':>10}"
+    lines = [header, "-" * len(header)]
+    lines += [f"{name:<22}{acc:>10.3f}{f1:>10.3f}" for name, acc, f1 in rows]
+    return f"test set: {metrics['n_test']} sequences\n" + "\n".join(lines)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not args.overwrite:
+        raise UserError(f"'{out}' exists; pass --overwrite or pick another --out")
+    clf = SequenceClassifier.load(args.run, device=args.device)
+    table = clf.predict(read_table(args.data))
+    if out is None:
+        print(table.to_csv(index=False), end="")
+        return 0
+    try:
+        table.to_csv(out, index=False)
+    except OSError as err:
+        raise UserError(f"cannot write '{out}': {err.strerror}") from None
+    print(f"wrote {len(table)} predictions to {out}")
+    return 0

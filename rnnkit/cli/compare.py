@@ -1,0 +1,272 @@
+"""`rnnkit compare` (every cell on one task, same budget) and `rnnkit diagnose gradients`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnkit.cli.common import (
+    add_backend_flag,
+    add_output_flags,
+    int_list,
+    name_list,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from rnnkit.compare import CompareConfig, build_task, check_cells, format_table, run_compare
+from rnnkit.compare_series import SeriesTask, load_series_task
+from rnnkit.data.datasets import DATASETS, is_dataset
+from rnnkit.data.tasks import TASKS, TaskData
+from rnnkit.diagnose import GradientConfig, diagnose_gradients, format_gradients
+from rnnkit.errors import UserError, unknown
+from rnnkit.models import CELLS, resolve_device
+from rnnkit.runs import prepare_run_dir
+from rnnkit.train import TrainConfig
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_compare(subparsers)
+    _register_diagnose(subparsers)
+
+
+def _register_compare(subparsers: argparse._SubParsersAction) -> None:
+    defaults = CompareConfig()
+    parser = subparsers.add_parser(
+        "compare",
+        help="train every cell on one task under the same budget and compare them",
+        description="Train each cell on a benchmark task with the same hidden size (or "
+        "parameter budget), for each seed; report the test metric against the task's trivial "
+        "baseline, whether it was solved (metric <= 10%% of the baseline's), parameters, "
+        "seconds per epoch and memory; write compare.json and learning_curves.png to --out. "
+        "Tasks: " + "; ".join(f"{name}: {about}" for name, (_, _, about) in TASKS.items()),
+    )
+    parser.add_argument(
+        "--task",
+        default=defaults.task,
+        help=f"{', '.join(TASKS)}, a bundled series dataset ("
+        + ", ".join(n for n, i in DATASETS.items() if i.kind == "series")
+        + ") or a CSV/Parquet file (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--length",
+        type=positive_int,
+        default=None,
+        help="sequence length T (default: the task's: "
+        + ", ".join(f"{n} {d}" for n, (_, d, _) in TASKS.items())
+        + ")",
+    )
+    parser.add_argument(
+        "--cells",
+        type=name_list,
+        default=defaults.cells,
+        help=f"comma-separated, from {', '.join(CELLS)} (default: rnn,lstm,gru)",
+    )
+    add_backend_flag(parser)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--hidden-size",
+        type=positive_int,
+        default=None,
+        help=f"units per layer for every cell (default: {defaults.hidden_size})",
+    )
+    size.add_argument(
+        "--param-budget",
+        type=positive_int,
+        default=None,
+        help="give each cell the hidden size whose parameter count is closest to this",
+    )
+    parser.add_argument(
+        "--layers", type=positive_int, default=defaults.num_layers, help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int_list,
+        default=defaults.seeds,
+        help="comma-separated seeds, one run per cell each (default: 0,1,2)",
+    )
+    parser.add_argument(
+        "--target", default=None, help="real series from a file: the value column to forecast"
+    )
+    parser.add_argument("--time-col", default=None, help="real series from a file: the time column")
+    parser.add_argument(
+        "--train-size",
+        type=positive_int,
+        default=defaults.sizes.train,
+        help="training sequences of the synthetic tasks (default: %(default)s)",
+    )
+    _add_training_flags(parser, defaults.train)
+    add_output_flags(parser, "runs/compare")
+    parser.set_defaults(func=run_compare_command)
+
+
+def _add_training_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help=f"maximum epochs (default: {defaults.epochs}; real series: the Forecaster's)",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help=f"examples per step (default: {defaults.batch_size}; real series: the Forecaster's)",
+    )
+    group.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help=f"peak learning rate (default: {defaults.lr}; real series: the Forecaster's)",
+    )
+    group.add_argument(
+        "--patience",
+        type=non_negative_int,
+        default=None,
+        help="early stopping: epochs without validation improvement, 0 disables "
+        f"(default: {defaults.patience}; real series: the Forecaster's)",
+    )
+    group.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda or mps (default: %(default)s)"
+    )
+    group.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="CPU threads for torch; small recurrent models run fastest on one "
+        "(default: %(default)s)",
+    )
+    group.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _given_training_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The training flags given on the command line (the others keep the task's defaults)."""
+    fields = ("epochs", "batch_size", "lr", "patience")
+    return {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not args.no_progress and sys.stderr.isatty()
+
+
+def _task(args: argparse.Namespace, config: CompareConfig) -> TaskData | SeriesTask:
+    """The synthetic task by name, else a bundled series dataset or a file (via the Forecaster)."""
+    if args.task in TASKS:
+        return build_task(config)  # bad lengths fail here, before anything is written
+    looks_like_file = Path(args.task).suffix != "" or Path(args.task).exists()
+    if not (is_dataset(args.task) or looks_like_file):
+        series = [name for name, info in DATASETS.items() if info.kind == "series"]
+        raise unknown("task", args.task, [*TASKS, *series])
+    if config.param_budget is not None:
+        raise UserError("--param-budget works for the synthetic tasks; use --hidden-size here")
+    return load_series_task(args.task, args.target, args.time_col, args.length)
+
+
+def run_compare_command(args: argparse.Namespace) -> int:
+    defaults = CompareConfig()
+    torch.set_num_threads(args.threads)
+    given = _given_training_options(args)
+    config = CompareConfig(
+        task=args.task,
+        length=args.length,
+        cells=args.cells,
+        backend=args.backend,
+        hidden_size=args.hidden_size or defaults.hidden_size,
+        param_budget=args.param_budget,
+        num_layers=args.layers,
+        seeds=args.seeds,
+        sizes=replace(defaults.sizes, train=args.train_size),
+        train=replace(defaults.train, **given, progress=_progress(args)),
+        series_options=given,
+    )
+    check_cells(config)
+    task = _task(args, config)
+    device = resolve_device(args.device)
+    out = prepare_run_dir(Path(args.out), overwrite=args.overwrite)
+    summary = run_compare(config, task, out, device)
+    print(format_table(summary))
+    print(f"\nwrote {out}/compare.json, learning_curves.png")
+    return 0
+
+
+def _register_diagnose(subparsers: argparse._SubParsersAction) -> None:
+    defaults = GradientConfig()
+    parser = subparsers.add_parser(
+        "diagnose", help="diagnostics: 'gradients' plots ||dL/dh_t|| against t per cell"
+    )
+    kinds = parser.add_subparsers(dest="diagnostic", metavar="DIAGNOSTIC", required=True)
+    grads = kinds.add_parser(
+        "gradients",
+        help="the vanishing gradient: ||dL/dh_t|| against t on the adding problem",
+        description="For each cell, the norm of dL/dh_t (h_t the top layer's state at step t, "
+        "L the squared error of the prediction read at the last step of the adding problem) "
+        "against t, at initialisation and after --train-epochs epochs; writes gradients.json "
+        "and gradients.png (log scale) to --out.",
+    )
+    grads.add_argument(
+        "--cells",
+        type=name_list,
+        default=defaults.cells,
+        help=f"comma-separated, from {', '.join(CELLS)} (default: rnn,lstm,gru)",
+    )
+    add_backend_flag(grads)
+    grads.add_argument(
+        "--length", type=positive_int, default=defaults.length, help="T (default: %(default)s)"
+    )
+    grads.add_argument(
+        "--hidden-size",
+        type=positive_int,
+        default=defaults.hidden_size,
+        help="(default: %(default)s)",
+    )
+    grads.add_argument(
+        "--train-epochs",
+        type=positive_int,
+        default=defaults.train.epochs,
+        help="epochs of training between the two measurements (default: %(default)s)",
+    )
+    grads.add_argument(
+        "--train-size",
+        type=positive_int,
+        default=defaults.sizes.train,
+        help="training sequences (default: %(default)s)",
+    )
+    grads.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
+    grads.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda or mps (default: %(default)s)"
+    )
+    grads.add_argument(
+        "--threads", type=positive_int, default=1, help="CPU threads (default: %(default)s)"
+    )
+    grads.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_output_flags(grads, "runs/diagnose")
+    grads.set_defaults(func=run_gradients_command)
+
+
+def run_gradients_command(args: argparse.Namespace) -> int:
+    defaults = GradientConfig()
+    if args.length < 2:
+        raise UserError(f"the adding problem needs --length >= 2, got {args.length}")
+    torch.set_num_threads(args.threads)
+    config = GradientConfig(
+        cells=args.cells,
+        backend=args.backend,
+        length=args.length,
+        hidden_size=args.hidden_size,
+        seed=args.seed,
+        sizes=replace(defaults.sizes, train=args.train_size),
+        train=replace(defaults.train, epochs=args.train_epochs, progress=_progress(args)),
+    )
+    check_cells(CompareConfig(cells=config.cells, backend=config.backend))
+    device = resolve_device(args.device)
+    out = prepare_run_dir(Path(args.out), overwrite=args.overwrite)
+    summary = diagnose_gradients(config, out, device)
+    print(format_gradients(summary))
+    print(f"\nwrote {out}/gradients.json, gradients.png")
+    return 0

@@ -1,0 +1,196 @@
+"""`rnnkit train`, `predict`, `backtest` and `datasets`: forecasting from the command line.
+
+One small function per subcommand; the work is done by :mod:`rnnkit.forecasting.runner` and
+:class:`rnnkit.Forecaster`, so the CLI and the Python API give the same results.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from rnnkit.cli.common import add_output_flags, name_list, positive_int
+from rnnkit.cli.forecast_flags import (
+    add_all_model_flags,
+    data_spec,
+    forecaster_config,
+    holdout_size,
+)
+from rnnkit.data.datasets import list_datasets, load_classification, load_series, load_text
+from rnnkit.data.io import load_table, write_table
+from rnnkit.errors import UserError
+from rnnkit.forecast import Forecaster
+from rnnkit.forecasting.evaluation import format_report
+from rnnkit.forecasting.runner import (
+    backtest_run,
+    check_data,
+    read_run_config,
+    train_run,
+    unique_run_dir,
+    writes_files,
+)
+from rnnkit.runs import prepare_run_dir
+
+AUTO_OUT = "runs/<data>-<cell>"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    register_train(subparsers)
+    register_predict(subparsers)
+    register_backtest(subparsers)
+    register_datasets(subparsers)
+
+
+def register_train(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="fit a forecaster on a series file, score it on the held-out end",
+        description="Fit on everything before the last --test-size points of each series, "
+        "score those points beside the naive, seasonal naive and drift baselines, and write "
+        "the run folder (model, config, history, metrics.json, forecast.png).",
+    )
+    add_all_model_flags(parser)
+    parser.add_argument(
+        "--test-size",
+        type=holdout_size,
+        default=0.2,
+        help="held-out points per series: a count (24) or a fraction (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--resume", metavar="RUN", help="continue the killed run RUN (its data and config)"
+    )
+    add_output_flags(parser, AUTO_OUT)
+    parser.set_defaults(func=run_train, data=None)
+    for action in parser._actions:  # --data is optional only with --resume
+        if action.dest == "data":
+            action.required = False
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if args.resume:
+        out = Path(args.resume)
+        spec, config, test = read_run_config(out)
+    else:
+        if args.data is None:
+            raise UserError("give the series to fit: --data FILE or a bundled dataset name")
+        spec, config, test = data_spec(args), forecaster_config(args), args.test_size
+        check_data(spec, config, test)  # bad data fails before a folder is made
+        out = Path(args.out)
+        if args.out == AUTO_OUT:
+            out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.cell}")
+        if writes_files():
+            prepare_run_dir(out, overwrite=args.overwrite)
+    every = args.checkpoint_every or 0
+    metrics = train_run(spec, config, test, out, resume=bool(args.resume), checkpoint_every=every)
+    print(format_report(metrics["test"]))
+    print(
+        f"\nwrote {out}/ (model, metrics.json, forecast.png); forecast with: rnnkit predict {out}"
+    )
+    return 0
+
+
+def register_predict(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="forecast with a trained run",
+        description="Forecast --steps steps after the end of --data (default: the end of the "
+        "data the run was trained with); print the table or write it to --out.",
+    )
+    parser.add_argument("run", metavar="RUN", help="a run folder written by 'rnnkit train'")
+    parser.add_argument("--data", help="CSV/Parquet file (or dataset) to forecast from")
+    parser.add_argument("--sep", help="CSV separator (default: detected)")
+    parser.add_argument("--steps", type=positive_int, required=True, help="steps to forecast")
+    parser.add_argument("--ids", type=name_list, help="comma-separated series ids (default: all)")
+    parser.add_argument("--out", help="write the forecasts to this .csv or .parquet file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")
+    parser.set_defaults(func=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    if args.out and Path(args.out).exists() and not args.overwrite:
+        raise UserError(f"{args.out} already exists; pass --overwrite to replace it")
+    forecaster = Forecaster.load(args.run, device=args.device)
+    data = load_table(args.data, sep=args.sep)[0] if args.data else None
+    table = forecaster.predict(args.steps, data=data, ids=args.ids)
+    if args.out:
+        write_table(table, args.out, overwrite=args.overwrite)
+        print(f"wrote {len(table)} rows to {args.out}")
+    else:
+        with pd.option_context("display.max_rows", 200, "display.width", 120):
+            print(table.to_string())
+    return 0
+
+
+def register_backtest(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "backtest",
+        help="rolling-origin evaluation over several cut-offs",
+        description="Cut each series at --folds successive origins --step points apart, fit "
+        "(scaling included) on the part before each cut, forecast --test-size points, and "
+        "report the scores per fold and averaged, beside the baselines.",
+    )
+    add_all_model_flags(parser)
+    group = parser.add_argument_group("backtest")
+    group.add_argument("--folds", type=positive_int, default=3, help="cut-offs (default: 3)")
+    group.add_argument("--step", type=positive_int, help="points between cut-offs (default: test)")
+    group.add_argument(
+        "--test-size", type=positive_int, help="points forecast per fold (default: the horizon)"
+    )
+    group.add_argument(
+        "--refit",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fit again at every cut-off (default); --no-refit fits at the first one only",
+    )
+    add_output_flags(parser, AUTO_OUT + "-backtest")
+    parser.set_defaults(func=run_backtest)
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    spec, config = data_spec(args), forecaster_config(args)
+    check_data(spec, config, None)
+    out = Path(args.out)
+    if args.out == AUTO_OUT + "-backtest":
+        out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.cell}-backtest")
+    if writes_files():
+        prepare_run_dir(out, overwrite=args.overwrite)
+    options = {"folds": args.folds, "step": args.step, "test_size": args.test_size}
+    result = backtest_run(spec, config, out, refit=args.refit, **options)
+    for k, fold in enumerate(result.folds):
+        print(
+            f"fold {k + 1} (cut-off {fold.cutoff}): model MASE {fold.metrics['model']['mase']:.3f}"
+        )
+    print("\nmean over folds:\n" + format_report(result.mean))
+    print(f"\nwrote {out}/backtest.json, backtest.png")
+    return 0
+
+
+def register_datasets(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "datasets",
+        help="list the bundled datasets",
+        description="Every dataset shipped with rnnkit: kind, size, frequency, description "
+        "and licence. Series datasets work with --data NAME.",
+    )
+    parser.set_defaults(func=run_datasets)
+
+
+def dataset_size(name: str, kind: str) -> str:
+    if kind == "series":
+        return f"{len(load_series(name))} points"
+    if kind == "text":
+        return f"{len(load_text(name)):,} characters"
+    return f"{len(load_classification(name))} sequences"
+
+
+def run_datasets(args: argparse.Namespace) -> int:
+    for info in list_datasets():
+        freq = f", frequency {info.freq}" if info.freq else ""
+        season = f", season {info.season}" if info.season else ""
+        print(f"{info.name} ({info.kind}, {dataset_size(info.name, info.kind)}{freq}{season})")
+        print(f"    {info.description}")
+        print(f"    licence: {info.licence}")
+    return 0

@@ -1,0 +1,194 @@
+"""Reading and writing users' tables: CSV (optionally gzipped) and Parquet, checked on the way in.
+
+:func:`load_table` takes a bundled dataset name or a file path and returns a DataFrame, or raises
+:class:`~rnnkit.errors.UserError` with a one-line message that says what is wrong, where, and
+what to do. The CSV checks are in :mod:`rnnkit.data.csvfile`. Turning a table into series
+ready for windowing is :mod:`rnnkit.data.validate` (:func:`prepare_series`), re-exported here
+with :func:`season_length` so that one import serves both. The checks and their messages are
+described in ``docs/data-files.md``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from rnnkit.data.csvfile import SEPARATORS, detect_separator, parse_csv
+from rnnkit.data.datasets import DATASETS, DatasetInfo, is_dataset, load_series
+from rnnkit.data.validate import (
+    SOURCE_ATTR,
+    SeriesData,
+    parse_freq,
+    prepare_series,
+    season_length,
+)
+from rnnkit.errors import UserError, closest
+
+__all__ = [
+    "SEPARATORS",
+    "SUPPORTED",
+    "SeriesData",
+    "detect_separator",
+    "load_table",
+    "parse_freq",
+    "prepare_series",
+    "read_csv_file",
+    "read_parquet_file",
+    "season_length",
+    "write_table",
+]
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SUPPORTED = ".csv, .tsv, .txt (each optionally .gz), .parquet, .pq"
+
+
+def load_table(
+    source: str | Path, *, sep: str | None = None
+) -> tuple[pd.DataFrame, DatasetInfo | None]:
+    """A bundled series dataset by name -> ``(frame, info)``; a file -> ``(frame, None)``.
+
+    ``sep`` forces the CSV separator (default: detected among comma, semicolon, tab and pipe).
+    """
+    name = str(source)
+    if isinstance(source, str) and is_dataset(source):
+        info = DATASETS[source]
+        if info.kind != "series":
+            series = ", ".join(n for n, i in DATASETS.items() if i.kind == "series")
+            raise UserError(f"dataset '{source}' is a {info.kind} dataset; series: {series}")
+        return load_series(source), info
+    path = _existing_file(Path(source))
+    if _format(path) == "parquet":
+        frame = read_parquet_file(path, source=name)
+    else:
+        frame = read_csv_file(path, sep=sep, source=name)
+    frame.attrs[SOURCE_ATTR] = name  # prepare_series names the file in its messages
+    return frame, None
+
+
+def _format(path: Path) -> str:
+    """'csv' or 'parquet' from the file name's extension (case-insensitive)."""
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if suffixes and suffixes[-1] in PARQUET_SUFFIXES:
+        return "parquet"
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in CSV_SUFFIXES:
+        return "csv"
+    raise UserError(
+        f"{path}: unsupported file type '{''.join(path.suffixes) or '(none)'}'; "
+        f"rnnkit reads {SUPPORTED}"
+    )
+
+
+def _existing_file(path: Path) -> Path:
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give the path of a data file ({SUPPORTED})")
+    if not path.exists():
+        hint = ""
+        if not path.suffix and len(path.parts) == 1:
+            series = [n for n, i in DATASETS.items() if i.kind == "series"]
+            hint = f"{closest(path.name, series)}; bundled series datasets: {', '.join(series)}"
+        raise UserError(f"no such file: {path}{hint}")
+    return path
+
+
+def _read_bytes(path: Path, source: str) -> bytes:
+    try:
+        data = path.read_bytes()
+        if path.suffix.lower() == ".gz":
+            data = gzip.decompress(data)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise UserError(f"{source}: not a valid gzip file ({exc}); re-compress it") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {source}: {exc.strerror or exc}") from None
+    if not data or data.isspace():
+        raise UserError(f"{source} is empty; a CSV file needs a header line and data rows")
+    return data
+
+
+def read_csv_file(
+    path: str | Path, *, sep: str | None = None, source: str | None = None
+) -> pd.DataFrame:
+    """Read a UTF-8 CSV file (comma, semicolon, tab or pipe; optionally gzipped), checked."""
+    path = _existing_file(Path(path))
+    source = source or str(path)
+    return parse_csv(_read_bytes(path, source), sep=sep, source=source)
+
+
+def read_parquet_file(path: str | Path, *, source: str | None = None) -> pd.DataFrame:
+    """Read a Parquet file with pandas/pyarrow, checked (unreadable, empty, duplicate names)."""
+    import pyarrow as pa
+
+    path = _existing_file(Path(path))
+    source = source or str(path)
+    if path.stat().st_size == 0:
+        raise UserError(f"{source} is empty (0 bytes); write the Parquet file again")
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        text = str(exc).replace(f"Could not open Parquet input source '{path}': ", "")
+        reason = " ".join(text.split())[:200]
+        raise UserError(
+            f"{source}: cannot read the file as Parquet ({reason}); is it a complete Parquet "
+            "file? Write it again"
+        ) from None
+    duplicated = frame.columns[frame.columns.duplicated()]
+    if len(duplicated):
+        raise UserError(f"{source}: column name '{duplicated[0]}' appears twice; rename one")
+    if len(frame) == 0:
+        raise UserError(f"{source} has columns but no data rows")
+    return frame
+
+
+def write_table(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``df`` as CSV (.csv/.tsv/.txt, optionally .gz) or Parquet, by extension, atomically.
+
+    The index is written too unless it is a plain RangeIndex. An existing file is replaced only
+    with ``overwrite=True``; the data goes to a temporary file beside it first, then
+    ``os.replace`` moves it into place, so a failed write never leaves half a file.
+    """
+    path = Path(path)
+    kind = _format(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give a file name ({SUPPORTED})")
+    if path.exists() and not overwrite:
+        raise UserError(f"{path} already exists; pass --overwrite to replace it")
+    mode = path.stat().st_mode & 0o777 if path.exists() else _default_mode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        index = not isinstance(df.index, pd.RangeIndex)
+        if kind == "parquet":
+            df.to_parquet(tmp, index=index)
+        else:
+            sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
+            gz: Literal["gzip"] | None = "gzip" if path.suffix.lower() == ".gz" else None
+            df.to_csv(tmp, sep=sep, index=index, lineterminator="\n", compression=gz)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _default_mode() -> int:
+    """The permissions a new file gets (0o666 less the umask), as ``open`` would give it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

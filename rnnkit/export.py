@@ -1,0 +1,397 @@
+"""Export a fitted Forecaster as one graph, raw window in, raw forecast out (ONNX, TorchScript).
+
+The exported graph is :class:`ForecastGraph`: the Forecaster's own
+:class:`~rnnkit.forecasting.module.ForecastModule` (input scaling, network, the recursive or
+direct multi-step loop, inverse scaling) traced for a fixed number of ``steps``, with the
+scaling statistics folded in (one series) or taken as inputs (several series). The file is
+written under a temporary name, reloaded, run once on a batch size other than the traced one
+and compared with the PyTorch module; only a file that passes is renamed into place.
+
+Inputs, outputs and the model's description are stored in the file (ONNX ``metadata_props``
+key ``rnnkit``; TorchScript extra file ``rnnkit.json``); see docs/export.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import io
+import json
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnnkit.errors import UserError, unknown
+from rnnkit.forecasting.frames import OUTPUT_COLUMNS
+from rnnkit.forecasting.module import ForecastModule
+from rnnkit.models import CELLS, make_recurrent, resolve_backend
+from rnnkit.nn._min_base import MinRecurrentBase
+from rnnkit.runs import environment
+
+if TYPE_CHECKING:
+    from rnnkit.forecast import Forecaster
+
+FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+EXTRA = "pip install 'rnnkit[onnx]'"
+METADATA_KEY = "rnnkit"  # ONNX metadata_props key
+EXTRA_FILE = "rnnkit.json"  # TorchScript _extra_files name
+TOLERANCE = 1e-4  # max |exported - PyTorch| relative to the largest |forecast|
+ONNX_OPSET = 17  # onnxruntime >= 1.13 runs it
+# ForecastModule's K = 5 columns hold the QUANTILES (0.025, 0.1, 0.5, 0.9, 0.975)
+MODULE_COLUMNS = ("lo_95", "lo_80", "forecast", "hi_80", "hi_95")
+
+
+class ForecastGraph(nn.Module):
+    """What an exported file computes: raw windows (+ loc/scale) -> the named raw forecasts.
+
+    ``steps`` is fixed (the loop is unrolled when traced); the batch size is not. ``loc`` and
+    ``scale`` (1, F) are the folded statistics of a one-series model, or None when they are
+    inputs. ``noise`` holds the draws a Gaussian model feeds back, as ``Forecaster.predict``
+    uses them.
+    """
+
+    def __init__(
+        self,
+        module: ForecastModule,
+        steps: int,
+        loc: Tensor | None,
+        scale: Tensor | None,
+        noise: Tensor | None,
+    ) -> None:
+        super().__init__()
+        self.module, self.steps = module, steps
+        self.stats: Tensor | None
+        folded = None if loc is None or scale is None else torch.cat([loc, scale])  # (2, F)
+        self.register_buffer("stats", folded)
+        self.register_buffer("noise", noise)
+        names = output_names(module.config.likelihood)
+        self.columns = [0] if len(names) == 1 else [MODULE_COLUMNS.index(n) for n in names]
+
+    def forward(self, window: Tensor, *stats: Tensor) -> tuple[Tensor, ...]:
+        """(batch, window, F) raw [, loc, scale (batch, F)] -> each output (batch, steps)."""
+        if stats:
+            loc, scale = stats
+        else:
+            assert self.stats is not None
+            loc = self.stats[0].expand(window.shape[0], -1)  # (batch, F)
+            scale = self.stats[1].expand(window.shape[0], -1)
+        out = self.module(window, loc, scale, self.steps, self.noise)  # (batch, steps, K)
+        return tuple(out[..., k] for k in self.columns)
+
+
+def output_names(likelihood: str | None) -> list[str]:
+    """``forecast``, plus the 80%/95% interval bounds for a probabilistic model."""
+    return list(OUTPUT_COLUMNS[:1] if likelihood is None else OUTPUT_COLUMNS)
+
+
+def default_path(run: str | Path, fmt: str) -> Path:
+    """RUN/forecaster.onnx or RUN/forecaster.pt."""
+    check_format(fmt)
+    return Path(run) / f"forecaster{FORMATS[fmt]}"
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise unknown("export format", fmt, FORMATS)
+
+
+def check_target(path: Path, overwrite: bool) -> None:
+    """Refuse an existing file without ``overwrite``, and a folder in any case."""
+    if path.is_dir():
+        raise UserError(f"'{path}' is a folder; give a file name with --out")
+    if path.exists() and not overwrite:
+        raise UserError(f"'{path}' already exists; pass --overwrite to replace it")
+
+
+def require_onnx() -> None:
+    """Import the optional ONNX packages, or say which extra to install (one line)."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError as err:
+        raise UserError(
+            f"--format onnx needs the optional onnx extra ({err.name or 'onnx'} is not "
+            f"installed): {EXTRA}"
+        ) from None
+
+
+def export_forecaster(
+    forecaster: Forecaster,
+    path: str | Path,
+    *,
+    format: str = "onnx",
+    steps: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``forecaster`` as an ONNX or TorchScript file at ``path``; returns the path."""
+    check_format(format)
+    target = Path(path)
+    check_target(target, overwrite)
+    if format == "onnx":
+        require_onnx()
+    module, columns, shape, scaler, context = forecaster._fitted()
+    steps = default_steps(forecaster) if steps is None else steps
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps <= 0:
+        raise UserError(f"steps must be a positive integer, got {steps}")
+    reference = copy.deepcopy(module).cpu().eval()
+    per_series = len(forecaster.ids) > 1
+    loc = scale = None
+    if not per_series:  # one series: its statistics become constants of the graph
+        loc, scale = torch.as_tensor(scaler.loc[:1]), torch.as_tensor(scaler.scale[:1])  # (1, F)
+    noise = forecast_noise(forecaster, int(steps))
+    graph = ForecastGraph(exportable(reference), int(steps), loc, scale, noise).eval()
+    meta = describe(forecaster, int(steps), per_series, format)
+    check = ForecastGraph(reference, int(steps), loc, scale, noise).eval()
+    windows, locs, scales = context.raw.cpu(), context.loc.cpu(), context.scale.cpu()
+    example = sample_inputs(windows, locs, scales, 2, per_series)
+    probe = sample_inputs(windows, locs, scales, 3, per_series)  # another batch size
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write = write_onnx if format == "onnx" else write_torchscript
+    atomic_export(target, lambda tmp: write(graph, example, probe, check, meta, tmp))
+    return target
+
+
+def default_steps(forecaster: Forecaster) -> int:
+    """Without --steps: the horizon (direct strategy) or one season (recursive)."""
+    assert forecaster.shape is not None
+    if forecaster.config.strategy == "direct":
+        return forecaster.shape.horizon
+    return max(forecaster.shape.season, 1)
+
+
+def forecast_noise(forecaster: Forecaster, steps: int) -> Tensor | None:
+    """The standard normals ``Forecaster.forecast_tensor`` draws, so both forecast alike."""
+    module = forecaster.module
+    assert module is not None
+    if module.config.likelihood != "gaussian" or module.blocks(steps) <= 1:
+        return None
+    size = (forecaster.config.samples, module.blocks(steps) * module.config.horizon)
+    generator = torch.Generator(forecaster.device).manual_seed(forecaster.config.seed)
+    noise = torch.randn(
+        (*size, module.config.features), generator=generator, device=forecaster.device
+    )
+    return noise.cpu()
+
+
+def exportable(module: ForecastModule) -> ForecastModule:
+    """A copy whose recurrence exports as plain graph ops.
+
+    rnnkit's RNN/LSTM/GRU hold torch.nn-identical parameters, so their weights go into the
+    torch.nn twin (one fused ONNX RNN/LSTM/GRU node instead of a traced step loop). The
+    min-RNNs switch to their sequential mode: the same recurrence without the log-space scan
+    (ONNX has no logcumsumexp). The layer-norm cells are traced as they are.
+    """
+    module = copy.deepcopy(module)
+    config, rnn = module.config, module.network.rnn
+    if resolve_backend(config.cell, config.backend) == "rnnkit" and "torch" in CELLS[config.cell]:
+        twin = make_recurrent(
+            config.cell,
+            config.features,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout,
+            backend="torch",
+        )
+        twin.load_state_dict(rnn.state_dict(), strict=True)
+        module.network.rnn = twin.eval()
+    elif isinstance(rnn, MinRecurrentBase):
+        rnn.mode = "sequential"
+    return module.eval()
+
+
+def sample_inputs(
+    windows: Tensor, locs: Tensor, scales: Tensor, batch: int, per_series: bool
+) -> tuple[Tensor, ...]:
+    """``batch`` distinct rows made from the context windows (series reused, scaled 1..1.05)."""
+    rows = torch.arange(batch) % windows.shape[0]
+    factor = 1.0 + 0.05 * torch.arange(batch, dtype=windows.dtype) / batch  # (batch,)
+    window = windows[rows] * factor[:, None, None]  # (batch, window, F)
+    return (window, locs[rows], scales[rows]) if per_series else (window,)
+
+
+def describe(forecaster: Forecaster, steps: int, per_series: bool, fmt: str) -> dict[str, Any]:
+    """The metadata stored in the file: inputs, outputs and what the model forecasts."""
+    module, columns, shape, _, _ = forecaster._fitted()
+    features = [columns.target, *(columns.covariates or [])]
+    f, w = len(features), shape.window
+    inputs = [tensor_spec("window", ["batch", w, f], "raw values, oldest row first")]
+    if per_series:
+        for name in ("loc", "scale"):
+            inputs.append(tensor_spec(name, ["batch", f], f"each row's series' scaling {name}"))
+    outputs = [
+        tensor_spec(name, ["batch", steps], "forecast in the target's units")
+        for name in output_names(module.config.likelihood)
+    ]
+    versions = environment()
+    meta: dict[str, Any] = {
+        "format": "rnnkit-forecaster-export",
+        "format_version": 1,
+        "export_format": fmt,
+        "inputs": inputs,
+        "outputs": outputs,
+        "input_names": [i["name"] for i in inputs],
+        "output_names": [o["name"] for o in outputs],
+        "window": w,
+        "steps": steps,
+        "horizon": shape.horizon,
+        "season": shape.season,
+        "strategy": forecaster.config.strategy,
+        "likelihood": module.config.likelihood,
+        "cell": module.config.cell,
+        "frequency": forecaster.freq,
+        "target": columns.target,
+        "covariates": list(columns.covariates or []),
+        "features": features,
+        "time_col": columns.time_col,
+        "id_col": columns.id_col,
+        "scaling": scaling_description(forecaster, per_series),
+        "versions": {"rnnkit": versions["rnnkit"], "torch": versions["torch"]},
+    }
+    return meta
+
+
+def tensor_spec(name: str, shape: list[Any], meaning: str) -> dict[str, Any]:
+    return {"name": name, "shape": shape, "dtype": "float32", "meaning": meaning}
+
+
+def scaling_description(forecaster: Forecaster, per_series: bool) -> dict[str, Any]:
+    """How raw values are scaled: ``u = (g(x) - loc) / scale``, g = log where ``log``."""
+    assert forecaster.scaler is not None
+    scaler = forecaster.scaler
+    out: dict[str, Any] = {"log": scaler.log.tolist(), "folded": not per_series}
+    if per_series:  # the fitted series' statistics, to pass as the loc/scale inputs
+        out.update(ids=forecaster.ids, loc=scaler.loc.tolist(), scale=scaler.scale.tolist())
+    return out
+
+
+def atomic_export(target: Path, write: Callable[[str], None]) -> None:
+    """``write(tmp)`` a validated file next to ``target``, then rename it over ``target``."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        for leftover in (tmp, tmp + ".data"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+
+
+def compare(got: Sequence[Any], want: Sequence[Tensor], names: list[str], what: str) -> None:
+    """Every output within TOLERANCE of the PyTorch module's, relative to the forecast size."""
+    for name, g, w in zip(names, got, want, strict=True):
+        expected = w.numpy()
+        actual = np.asarray(g.numpy() if isinstance(g, Tensor) else g)
+        size = max(1.0, float(np.abs(expected).max()))
+        error = float(np.abs(actual - expected).max()) if actual.shape == expected.shape else np.inf
+        if not error <= TOLERANCE * size:
+            raise UserError(
+                f"the exported {what} graph does not reproduce the model ({name} differs by "
+                f"{error:.3g}); this cell cannot be exported to {what}"
+            )
+
+
+@contextlib.contextmanager
+def quiet() -> Any:
+    """Silence the exporters' warnings and progress prints (they are not the user's business)."""
+    chatty = logging.getLogger("torch.onnx")  # e.g. "torchvision is not installed"
+    level = chatty.level
+    chatty.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        chatty.setLevel(level)
+
+
+def write_torchscript(
+    graph: ForecastGraph,
+    example: tuple[Tensor, ...],
+    probe: tuple[Tensor, ...],
+    check: ForecastGraph,
+    meta: dict[str, Any],
+    tmp: str,
+) -> None:
+    """Trace, save with the metadata, reload and compare on ``probe``."""
+    try:
+        with torch.no_grad(), quiet():
+            traced = torch.jit.trace(graph, example, check_trace=False)
+            torch.jit.save(traced, tmp, _extra_files={EXTRA_FILE: json.dumps(meta)})
+            loaded = torch.jit.load(tmp)
+            got, want = loaded(*probe), check(*probe)
+    except (RuntimeError, TypeError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"cell '{graph.module.config.cell}' cannot be traced: {first}") from None
+    compare(got, want, meta["output_names"], "TorchScript")
+
+
+def write_onnx(
+    graph: ForecastGraph,
+    example: tuple[Tensor, ...],
+    probe: tuple[Tensor, ...],
+    check: ForecastGraph,
+    meta: dict[str, Any],
+    tmp: str,
+) -> None:
+    """Export, store the metadata, check the model, run it in onnxruntime and compare."""
+    import onnx
+    import onnxruntime
+
+    onnx_export(graph, example, meta["input_names"], meta["output_names"], tmp)
+    model = onnx.load(tmp)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(meta)
+    model.doc_string = f"rnnkit forecaster: {meta['cell']}, {meta['steps']} steps; see metadata"
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as err:
+        raise UserError(f"the exported ONNX model is invalid: {str(err).splitlines()[0]}") from None
+    onnx.save(model, tmp)
+    session = onnxruntime.InferenceSession(tmp, providers=["CPUExecutionProvider"])
+    feeds = {name: t.numpy() for name, t in zip(meta["input_names"], probe, strict=True)}
+    with torch.no_grad():
+        want = check(*probe)
+    compare(session.run(None, feeds), want, meta["output_names"], "ONNX")
+
+
+def onnx_export(
+    graph: ForecastGraph,
+    example: tuple[Tensor, ...],
+    inputs: list[str],
+    outputs: list[str],
+    tmp: str,
+) -> None:
+    """torch.onnx.export with a dynamic batch dimension.
+
+    The TorchScript-based exporter comes first: it exists from torch 2.1 on and exports these
+    small graphs in about a second. Where it fails (or a later torch drops it), the
+    torch.export-based exporter is tried.
+    """
+    axes = {name: {0: "batch"} for name in (*inputs, *outputs)}
+    common = {"input_names": inputs, "output_names": outputs, "dynamic_axes": axes}
+    attempts: list[dict[str, Any]] = [{"opset_version": ONNX_OPSET}]
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        attempts = [
+            {"opset_version": ONNX_OPSET, "dynamo": False},
+            {"opset_version": 18, "dynamo": True, "external_data": False, "verbose": False},
+        ]
+    errors = []
+    for options in attempts:
+        try:
+            with torch.no_grad(), quiet():
+                torch.onnx.export(graph, example, tmp, **common, **options)
+            return
+        except Exception as err:  # the exporters raise many types; each is a failed attempt
+            errors.append(" ".join(str(err).split())[:200] or type(err).__name__)
+    cell = graph.module.config.cell
+    raise UserError(f"cell '{cell}' cannot be exported to ONNX: {errors[0]}")

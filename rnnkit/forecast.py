@@ -1,0 +1,313 @@
+"""The Forecaster: tables in, forecasts with intervals and an honest evaluation out.
+
+``Forecaster(...).fit(frame, target=...)`` scales each series on its training part, trains one
+global recurrent model over every window of every series (through :func:`rnnkit.train.fit`),
+and ``predict(steps)`` forecasts every series in one batched call of a single
+:class:`~rnnkit.forecasting.module.ForecastModule`. See docs/forecasting.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnnkit.data.io import SeriesData, season_length
+from rnnkit.data.scaling import SeriesScaler
+from rnnkit.distributed import is_main_process
+from rnnkit.errors import UserError
+from rnnkit.forecasting.config import ForecasterConfig, Shape, resolve
+from rnnkit.forecasting.context import Context, build_context
+from rnnkit.forecasting.evaluation import report
+from rnnkit.forecasting.frames import Columns, as_frame, holdout_lengths, output_frame, prepare
+from rnnkit.forecasting.module import ForecastLoss, ForecastModule, NetworkConfig
+from rnnkit.forecasting.training import training_windows
+from rnnkit.models import resolve_device
+from rnnkit.runs import load_model_files, load_weights_into, save_model
+from rnnkit.train import History, fit
+
+Data = pd.DataFrame | pd.Series
+KIND = "forecaster"
+
+
+@dataclass
+class Holdout:
+    """Each series' last points, forecast from the rows before them (for metrics and plots)."""
+
+    ids: list[str]
+    histories: list[np.ndarray]  # target values before the cut, per series
+    truths: list[np.ndarray]  # the held-out target values, per series
+    forecasts: list[np.ndarray]  # (steps_i, K) module outputs, per series
+    history_times: list[pd.Index]
+    truth_times: list[pd.Index]
+
+
+class Forecaster:
+    """A recurrent forecaster for one or many series, in the spirit of scikit-learn.
+
+    Options are keyword-only and are the fields of :class:`ForecasterConfig`, e.g.
+    ``Forecaster(cell="gru", strategy="recursive", likelihood="quantile", epochs=50)``.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.config = ForecasterConfig.from_options(options)
+        self.columns: Columns | None = None
+        self.freq: str | None = None
+        self.shape: Shape | None = None
+        self.scaler: SeriesScaler | None = None
+        self.module: ForecastModule | None = None
+        self.ids: list[str] = []
+        self.history: History | None = None
+        self.context: Context | None = None
+        self.device = torch.device("cpu")
+        self.checkpoint_dir: Path | None = None  # where fit writes training checkpoints
+        self.resume = False  # continue from checkpoint_dir's checkpoint
+        self.checkpoint_every = 0  # also checkpoint every N optimiser steps (0: epochs only)
+
+    # --- fitting --------------------------------------------------------------------------
+
+    def fit(
+        self,
+        data: Data,
+        *,
+        target: str | None = None,
+        covariates: list[str] | None = None,
+        time_col: str | None = None,
+        id_col: str | None = None,
+        fill: str | None = None,
+        test_size: int | float | None = None,
+    ) -> Forecaster:
+        """Fit on ``data`` (all of it, or all but each series' last ``test_size`` points).
+
+        A Series uses its index as time. ``covariates`` are past covariates: read as inputs
+        and forecast alongside the target when forecasts are fed back, never needed ahead.
+        """
+        frame, columns = as_frame(data, target)
+        columns = Columns(
+            target=columns.target,
+            time_col=time_col or columns.time_col,
+            covariates=list(covariates or []),
+            id_col=id_col,
+            fill=fill,
+        )
+        series = prepare(frame, columns)
+        lengths = np.diff(series.offsets)
+        if test_size is not None:
+            lengths = lengths - holdout_lengths(lengths, test_size)
+        return self.fit_series(series, columns, lengths)
+
+    def fit_series(self, series: SeriesData, columns: Columns, lengths: np.ndarray) -> Forecaster:
+        """Fit on the first ``lengths[i]`` rows of each series of prepared ``series``."""
+        config = self.config
+        self.columns, self.freq, self.ids = columns, series.freq, [str(i) for i in series.ids]
+        shortest = int(np.min(lengths))
+        self.shape = resolve(config, season_length(series.freq), shortest)
+        self.device = resolve_device(config.device)
+        self.scaler = SeriesScaler.fit(
+            series.values, series.offsets, lengths, transform=config.transform
+        )
+        network = NetworkConfig(
+            cell=config.cell,
+            backend=config.backend,
+            features=int(series.values.shape[1]),
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout,
+            window=self.shape.window,
+            horizon=self.shape.horizon,
+            likelihood=config.likelihood,
+            window_norm=config.window_norm,
+            log=self.scaler.log.tolist(),
+        )
+        torch.manual_seed(config.seed)  # the same initial weights for the same seed
+        self.module = ForecastModule(network).to(self.device)
+        train, val = training_windows(series, lengths, self.scaler, network, config, self.device)
+        self.history = self._train(train, val, network)
+        self.context = build_context(
+            series, lengths, self.shape.window, self.scaler, self.ids, self.device
+        )
+        return self
+
+    def _train(self, train: Any, val: Any, network: NetworkConfig) -> History:
+        """The one place the forecaster calls :func:`rnnkit.train.fit`."""
+        assert self.module is not None
+        checkpoints: dict[str, Any] = {}
+        if self.checkpoint_dir is not None:
+            hint = f"rnnkit train --resume {self.checkpoint_dir}"
+            checkpoints = {"run_dir": self.checkpoint_dir, "resume": self.resume}
+            checkpoints["resume_hint"] = hint
+            checkpoints["checkpoint_every"] = self.checkpoint_every
+        return fit(
+            self.module.network,
+            train,
+            val,
+            self.config.train_config(len(train)),
+            loss_fn=ForecastLoss(network),
+            device=self.device,
+            desc="forecaster",
+            **checkpoints,
+        )
+
+    def observe(self, data: Data) -> Forecaster:
+        """Make the end of ``data`` the starting point of later ``predict`` calls (no refit)."""
+        self.context = self._context(data)
+        return self
+
+    # --- forecasting ----------------------------------------------------------------------
+
+    def _fitted(self) -> tuple[ForecastModule, Columns, Shape, SeriesScaler, Context]:
+        if self.module is None or self.columns is None or self.shape is None:
+            raise UserError("this Forecaster is not fitted yet: call fit() or Forecaster.load()")
+        assert self.scaler is not None and self.context is not None
+        return self.module, self.columns, self.shape, self.scaler, self.context
+
+    def _context(self, data: Data, ends: np.ndarray | None = None) -> Context:
+        _, columns, shape, scaler, _ = self._fitted()
+        frame, _ = as_frame(data, columns.target)
+        series = prepare(frame, columns)
+        ends = np.diff(series.offsets) if ends is None else ends
+        return build_context(series, ends, shape.window, scaler, self.ids, self.device)
+
+    @torch.inference_mode()
+    def forecast_tensor(self, context: Context, rows: list[int], steps: int) -> np.ndarray:
+        """Module output for the context rows: (series, steps, K), K = 1 or 5, in raw units."""
+        module, *_ = self._fitted()
+        module.eval()
+        noise = None
+        if module.config.likelihood == "gaussian" and module.blocks(steps) > 1:
+            size = (self.config.samples, module.blocks(steps) * module.config.horizon)
+            generator = torch.Generator(self.device).manual_seed(self.config.seed)
+            noise = torch.randn(
+                (*size, module.config.features), generator=generator, device=self.device
+            )
+        chunk = max(1, 65536 // (self.config.samples if noise is not None else 16))
+        if len(rows) == len(context.ids):
+            raw, loc, scale = context.raw, context.loc, context.scale
+        else:
+            index = torch.tensor(rows, device=self.device)
+            raw, loc, scale = context.raw[index], context.loc[index], context.scale[index]
+        parts = [
+            module(raw[i : i + chunk], loc[i : i + chunk], scale[i : i + chunk], steps, noise)
+            for i in range(0, raw.shape[0], chunk)
+        ]
+        out = parts[0] if len(parts) == 1 else torch.cat(parts)
+        return out.cpu().numpy()  # (series, steps, K): the one transfer back
+
+    def predict(
+        self, steps: int, data: Data | None = None, ids: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Forecast ``steps`` steps after the end of ``data`` (default: the fitted data).
+
+        Returns a table indexed by future time with ``forecast`` (and ``lo_80``, ``hi_80``,
+        ``lo_95``, ``hi_95`` for a probabilistic model); with several series, long format with
+        the id column. ``ids`` restricts the forecast to those series.
+        """
+        _, columns, _, _, context = self._fitted()
+        if not isinstance(steps, int | np.integer) or steps <= 0:
+            raise UserError(f"steps must be a positive integer, got {steps}")
+        if data is not None:
+            context = self._context(data)
+        rows = context.rows(ids)
+        out = self.forecast_tensor(context, rows, int(steps))
+        lasts = [context.lasts[r] for r in rows]
+        return output_frame(out, lasts, [context.ids[r] for r in rows], self.freq, columns)
+
+    # --- evaluation -----------------------------------------------------------------------
+
+    def holdout(self, data: Data, *, test_size: int | float = 0.2) -> Holdout:
+        """Forecast each series' last ``test_size`` points from the rows before them."""
+        _, columns, _, _, _ = self._fitted()
+        frame, _ = as_frame(data, columns.target)
+        series = prepare(frame, columns)
+        lengths = np.diff(series.offsets)
+        n_test = holdout_lengths(lengths, test_size)
+        return self.holdout_series(series, lengths - n_test, n_test)
+
+    def holdout_series(self, series: SeriesData, ends: np.ndarray, n_test: np.ndarray) -> Holdout:
+        """:meth:`holdout` on prepared series, cut at ``ends`` with ``n_test`` points each."""
+        _, _, shape, scaler, _ = self._fitted()
+        context = build_context(series, ends, shape.window, scaler, self.ids, self.device)
+        out = self.forecast_tensor(context, list(range(len(series))), int(np.max(n_test)))
+        parts = [series.series(i)[:, 0] for i in range(len(series))]
+        cuts = [(int(e), int(e) + int(n)) for e, n in zip(ends, n_test, strict=True)]
+        return Holdout(
+            ids=[str(i) for i in series.ids],
+            histories=[p[:a] for p, (a, _) in zip(parts, cuts, strict=True)],
+            truths=[p[a:b] for p, (a, b) in zip(parts, cuts, strict=True)],
+            forecasts=[out[i, : b - a] for i, (a, b) in enumerate(cuts)],
+            history_times=[t[:a] for t, (a, _) in zip(series.times, cuts, strict=True)],
+            truth_times=[t[a:b] for t, (a, b) in zip(series.times, cuts, strict=True)],
+        )
+
+    def evaluate(self, data: Data, *, test_size: int | float = 0.2) -> dict[str, Any]:
+        """Metrics of the model and the baselines on each series' last ``test_size`` points.
+
+        Returns ``{"model": {...}, "naive": {...}, "seasonal_naive": {...}, "drift": {...}}``
+        with mae, rmse, mase, smape, mape (and interval coverage for a probabilistic model).
+        """
+        result = self.holdout(data, test_size=test_size)
+        assert self.shape is not None
+        return report(result.histories, result.truths, result.forecasts, self.shape.season)
+
+    def backtest(self, data: Data, **options: Any) -> Any:
+        """Rolling-origin evaluation; see :func:`rnnkit.forecasting.backtest.backtest`."""
+        from rnnkit.forecasting.backtest import backtest
+
+        return backtest(self, data, **options)
+
+    # --- persistence ----------------------------------------------------------------------
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``model.safetensors`` + ``model.json`` into the folder ``path``."""
+        module, columns, shape, scaler, context = self._fitted()
+        folder = Path(path)
+        if (folder / "model.json").exists() and not overwrite:
+            raise UserError(f"'{folder}' already holds a model; pass overwrite=True")
+        meta = {
+            "kind": KIND,
+            "config": dataclasses.asdict(self.config),
+            "network": dataclasses.asdict(module.config),
+            "shape": dataclasses.asdict(shape),
+            "columns": columns.to_dict(),
+            "frequency": self.freq,
+            "ids": self.ids,
+            "scaler": scaler.to_dict(),
+            "context": context.to_dict(),
+        }
+        if is_main_process() and os.environ.get("RANK", "0") == "0":
+            folder.mkdir(parents=True, exist_ok=True)
+            save_model(folder, module, meta)
+        return folder
+
+    def export(
+        self,
+        path: str | Path,
+        *,
+        format: str = "onnx",
+        steps: int | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        """Write the forecaster as one ONNX or TorchScript graph; see :mod:`rnnkit.export`."""
+        from rnnkit.export import export_forecaster
+
+        return export_forecaster(self, path, format=format, steps=steps, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | None = None) -> Forecaster:
+        """A fitted Forecaster from a folder written by :meth:`save` (or ``rnnkit train``).
+
+        ``device`` defaults to the saved config's (``auto``: a GPU where there is one).
+        """
+        from rnnkit.forecasting.persist import restore
+
+        tensors, meta = load_model_files(path, kind=KIND)
+        forecaster = restore(cls, meta, device)
+        assert forecaster.module is not None
+        load_weights_into(forecaster.module, tensors, Path(path) / "model.safetensors")
+        return forecaster

@@ -1,0 +1,51 @@
+"""Rebuilding a fitted Forecaster from its saved ``model.json`` (weights are loaded after)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+import torch
+
+from rnnkit.data.scaling import SeriesScaler
+from rnnkit.errors import UserError
+from rnnkit.forecasting.config import ForecasterConfig, Shape
+from rnnkit.forecasting.context import Context
+from rnnkit.forecasting.frames import Columns
+from rnnkit.forecasting.module import ForecastModule, NetworkConfig
+from rnnkit.models import resolve_device
+
+T = TypeVar("T")
+
+
+def _build(cls: type[T], data: Any, what: str) -> T:
+    """``cls(**data)`` with a UserError when the saved fields do not fit."""
+    if not isinstance(data, dict):
+        raise UserError(f"the saved {what} is missing or malformed")
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})
+    except TypeError as err:
+        raise UserError(f"the saved {what} is malformed ({err})") from None
+
+
+def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
+    """An unfitted-weights Forecaster of class ``cls`` with everything but the weights."""
+    config = _build(ForecasterConfig, meta.get("config"), "forecaster config")
+    config.check()
+    forecaster = cls(**dataclasses.asdict(config))
+    forecaster.device = resolve_device(device or config.device)
+    network = _build(NetworkConfig, meta.get("network"), "network config")
+    forecaster.shape = _build(Shape, meta.get("shape"), "window/horizon")
+    forecaster.columns = _build(Columns, meta.get("columns"), "column description")
+    forecaster.freq = meta.get("frequency")
+    forecaster.ids = [str(i) for i in meta.get("ids", [])]
+    forecaster.scaler = SeriesScaler.from_dict(meta.get("scaler") or {})
+    forecaster.context = Context.from_dict(
+        meta.get("context") or {}, forecaster.device, dated=forecaster.freq is not None
+    )
+    if len(network.log) != network.features or forecaster.context.raw.shape[2] != len(network.log):
+        raise UserError("the saved model description is inconsistent (feature counts differ)")
+    torch.manual_seed(config.seed)
+    forecaster.module = ForecastModule(network).to(forecaster.device)
+    return forecaster

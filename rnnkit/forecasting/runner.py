@@ -1,0 +1,208 @@
+"""What ``rnnkit train`` and ``rnnkit backtest`` do with a table, shared by the CLI and benches.
+
+A *data spec* names the table and its columns; :func:`load_data` reads it (a bundled dataset
+fills in its target, time column and season). :func:`train_run` fits on each series' training
+part, scores the held-out part beside the baselines, and writes the run directory; only the
+main process writes (torchrun).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rnnkit.data.io import load_table, season_length
+from rnnkit.distributed import is_main_process
+from rnnkit.errors import UserError
+from rnnkit.forecast import Forecaster
+from rnnkit.forecasting.backtest import Backtest
+from rnnkit.forecasting.config import ForecasterConfig, resolve
+from rnnkit.forecasting.evaluation import report
+from rnnkit.forecasting.frames import Columns, holdout_lengths, prepare
+from rnnkit.plots import plot_backtest, plot_forecast
+from rnnkit.runs import environment, read_json, write_json
+
+
+@dataclass
+class DataSpec:
+    """Which table to read and which of its columns to use (saved in config.json)."""
+
+    source: str  # a bundled dataset name or a CSV/Parquet path
+    target: str | None = None  # None: the bundled dataset's target
+    time_col: str | None = None  # None: the bundled dataset's, or the one datetime column
+    covariates: list[str] = field(default_factory=list)  # past covariates
+    id_col: str | None = None  # long format: one series per id
+    fill: str | None = None  # ffill | interpolate | zero for missing values
+    sep: str | None = None  # CSV separator (default: detected)
+
+
+def writes_files() -> bool:
+    """Rank 0 only, also before fit() has joined torchrun's process group (RANK is set then)."""
+    return is_main_process() and os.environ.get("RANK", "0") == "0"
+
+
+def load_data(spec: DataSpec) -> tuple[pd.DataFrame, Columns, int | None]:
+    """The table, its columns (bundled defaults filled in) and the dataset's season if known."""
+    frame, info = load_table(spec.source, sep=spec.sep)
+    target = spec.target or (info.target if info else None)
+    if target is None:
+        raise UserError(f"name the column to forecast in {spec.source}: --target COLUMN")
+    time_col = spec.time_col or (info.time_col if info else None)
+    columns = Columns(target, time_col, list(spec.covariates), spec.id_col, spec.fill)
+    return frame, columns, (info.season if info else None)
+
+
+def with_season(config: ForecasterConfig, season: int | None) -> ForecasterConfig:
+    """``config`` with the dataset's season filled in where none was asked for."""
+    if config.season is None and season is not None:
+        return dataclasses.replace(config, season=season)
+    return config
+
+
+def fit_forecaster(
+    frame: pd.DataFrame,
+    columns: Columns,
+    config: ForecasterConfig,
+    test_size: int | float,
+    *,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    checkpoint_every: int = 0,
+) -> tuple[Forecaster, float]:
+    """A Forecaster fitted on all but each series' last ``test_size`` points; fit seconds."""
+    forecaster = Forecaster(**dataclasses.asdict(config))
+    forecaster.checkpoint_dir, forecaster.resume = run_dir, resume
+    forecaster.checkpoint_every = checkpoint_every
+    start = time.perf_counter()
+    forecaster.fit(
+        frame,
+        target=columns.target,
+        covariates=columns.covariates,
+        time_col=columns.time_col,
+        id_col=columns.id_col,
+        fill=columns.fill,
+        test_size=test_size,
+    )
+    return forecaster, time.perf_counter() - start
+
+
+def check_data(spec: DataSpec, config: ForecasterConfig, test_size: int | float | None) -> None:
+    """Fail on bad data or sizes before anything is written (read, validate, size the windows).
+
+    Without ``test_size`` only the table is checked.
+    """
+    frame, columns, season = load_data(spec)
+    series = prepare(frame, columns)
+    if test_size is None:
+        return
+    lengths = np.diff(series.offsets)
+    shortest = int(np.min(lengths - holdout_lengths(lengths, test_size)))
+    resolve(with_season(config, season), season_length(series.freq), shortest)
+
+
+def train_run(
+    spec: DataSpec,
+    config: ForecasterConfig,
+    test_size: int | float,
+    out: Path,
+    *,
+    resume: bool = False,
+    checkpoint_every: int = 0,
+) -> dict[str, Any]:
+    """Fit, evaluate on the held-out part, and write the run directory; returns metrics."""
+    frame, columns, season = load_data(spec)
+    config = with_season(config, season)
+    if writes_files():
+        write_json(out / "config.json", run_config(spec, config, test_size))
+    forecaster, seconds = fit_forecaster(
+        frame,
+        columns,
+        config,
+        test_size,
+        run_dir=out,
+        resume=resume,
+        checkpoint_every=checkpoint_every,
+    )
+    held = forecaster.holdout(frame, test_size=test_size)
+    assert forecaster.shape is not None and forecaster.history is not None
+    metrics = {
+        "test": report(held.histories, held.truths, held.forecasts, forecaster.shape.season),
+        "test_points": int(sum(len(t) for t in held.truths)),
+        "series": len(held.ids),
+        "window": forecaster.shape.window,
+        "horizon": forecaster.shape.horizon,
+        "season": forecaster.shape.season,
+        "fit_seconds": seconds,
+        "epochs": len(forecaster.history.records),
+    }
+    forecaster.observe(frame)  # predict without --data starts after the end of the file
+    if writes_files():
+        forecaster.save(out, overwrite=True)
+        write_json(out / "history.json", forecaster.history.to_dict())
+        write_json(out / "metrics.json", metrics)
+        plot_forecast(held, out / "forecast.png", title=f"{Path(spec.source).stem}: {config.cell}")
+    return metrics
+
+
+def run_config(spec: DataSpec, config: ForecasterConfig, test_size: int | float) -> dict:
+    """config.json: the exact settings of a run and the versions it ran with."""
+    return {
+        "kind": "forecast-train",
+        "data": dataclasses.asdict(spec),
+        "forecaster": dataclasses.asdict(config),
+        "test_size": test_size,
+        "versions": environment(),
+    }
+
+
+def read_run_config(run: Path) -> tuple[DataSpec, ForecasterConfig, int | float]:
+    """The data spec, config and test size a run was started with (for --resume)."""
+    saved = read_json(run / "config.json")
+    if not isinstance(saved, dict) or saved.get("kind") != "forecast-train":
+        raise UserError(f"'{run / 'config.json'}' is not the config of an 'rnnkit train' run")
+    try:
+        spec = DataSpec(**saved["data"])
+        config = ForecasterConfig.from_options(saved["forecaster"])
+        test_size = saved["test_size"]
+    except (KeyError, TypeError) as err:
+        raise UserError(f"'{run / 'config.json'}' is incomplete ({err})") from None
+    return spec, config, test_size
+
+
+def backtest_run(spec: DataSpec, config: ForecasterConfig, out: Path, **options: Any) -> Backtest:
+    """Rolling-origin evaluation of ``config`` on the table; writes backtest.json/.png."""
+    frame, columns, season = load_data(spec)
+    config = with_season(config, season)
+    forecaster = Forecaster(**dataclasses.asdict(config))
+    result = forecaster.backtest(frame, columns=columns, **options)
+    if writes_files():
+        write_json(
+            out / "config.json",
+            {
+                "kind": "forecast-backtest",
+                "data": dataclasses.asdict(spec),
+                "forecaster": dataclasses.asdict(config),
+                "backtest": {k: v for k, v in options.items() if k != "progress"},
+                "versions": environment(),
+            },
+        )
+        write_json(out / "backtest.json", result.to_dict())
+        plot_backtest(result, out / "backtest.png", title=f"{Path(spec.source).stem} backtest")
+    return result
+
+
+def unique_run_dir(base: str) -> Path:
+    """``base``, or ``base-2``, ``base-3``... : the first that does not exist yet."""
+    path = Path(base)
+    for n in range(2, 10_000):
+        if not path.exists():
+            return path
+        path = Path(f"{base}-{n}")
+    raise UserError(f"too many runs named {base}-N; pass --out")

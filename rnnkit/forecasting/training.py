@@ -1,0 +1,53 @@
+"""Training and validation windows for a forecaster, drawn across all series as views."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rnnkit.data.io import SeriesData
+from rnnkit.data.scaling import SeriesScaler
+from rnnkit.errors import UserError
+from rnnkit.forecasting.config import ForecasterConfig
+from rnnkit.forecasting.module import NetworkConfig
+from rnnkit.forecasting.windows import SeriesWindows, split_validation, valid_starts
+
+
+def training_windows(
+    series: SeriesData,
+    lengths: np.ndarray,
+    scaler: SeriesScaler,
+    network: NetworkConfig,
+    config: ForecasterConfig,
+    device: torch.device,
+) -> tuple[SeriesWindows, SeriesWindows | None]:
+    """Every (window -> horizon) frame inside each series' first ``lengths[i]`` rows.
+
+    The last ``config.val_fraction`` of each series' windows validate (early stopping); with
+    ``val_fraction`` 0 there is no validation set.
+    """
+    frame = network.window + network.horizon
+    starts = valid_starts(series.offsets, lengths, frame)  # (n_windows,) rows
+    if len(starts) == 0:
+        raise UserError(
+            f"no series has window + horizon = {frame} training points; use a shorter "
+            "--window/--horizon or a longer series"
+        )
+    owner = np.searchsorted(series.offsets, starts, side="right") - 1  # series of each start
+    train_mask, val_mask = split_validation(starts, owner, config.val_fraction)
+    values = torch.as_tensor(series.values, device=device)  # (time, F), moved once
+    loc = torch.as_tensor(scaler.loc, device=device)
+    scale = torch.as_tensor(scaler.scale, device=device)
+
+    def windows(mask: np.ndarray) -> SeriesWindows:
+        return SeriesWindows(
+            values,
+            torch.as_tensor(starts[mask], device=device),
+            torch.as_tensor(owner[mask], device=device),
+            loc,
+            scale,
+            window=network.window,
+            horizon=network.horizon,
+        )
+
+    return windows(train_mask), (windows(val_mask) if val_mask.any() else None)
