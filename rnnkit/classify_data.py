@@ -147,7 +147,9 @@ def _long(
         try:
             perm = np.argsort(frame[spec.time_col].to_numpy(), kind="stable")
         except TypeError:
-            raise UserError(f"the '{spec.time_col}' column mixes types and cannot be ordered")
+            raise UserError(
+                f"the '{spec.time_col}' column mixes types and cannot be ordered"
+            ) from None
     rows = perm[np.argsort(codes[perm], kind="stable")]  # grouped by id, in time order within
     bounds = np.cumsum(np.bincount(codes))[:-1]
     sequences = [v.astype(np.float32) for v in np.split(values[rows], bounds)]

@@ -81,6 +81,7 @@ class Forecaster:
         time_col: str | None = None,
         id_col: str | None = None,
         fill: str | None = None,
+        freq: str | None = None,
         test_size: int | float | None = None,
     ) -> Forecaster:
         """Fit on ``data`` (all of it, or all but each series' last ``test_size`` points).
@@ -95,6 +96,7 @@ class Forecaster:
             covariates=list(covariates or []),
             id_col=id_col,
             fill=fill,
+            freq=freq,
         )
         series = prepare(frame, columns)
         lengths = np.diff(series.offsets)

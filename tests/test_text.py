@@ -10,8 +10,9 @@ import torch
 
 from rnnkit.errors import UserError
 from rnnkit.models import CELLS, ModelConfig
-from rnnkit.text import CharLM, CharLMNet, StatefulLMLoss, detach_state
+from rnnkit.text import CharLM
 from rnnkit.text_data import TextStreams, Vocabulary, ngram_bits_per_char, read_text, split_text
+from rnnkit.text_model import CharLMNet, StatefulLMLoss, detach_state
 from rnnkit.train import TrainConfig
 
 CELL_BACKENDS = [(cell, backend) for cell in CELLS for backend in CELLS[cell]]

@@ -26,18 +26,15 @@ from rnnkit.runs import environment, prepare_run_dir, write_json
 def count_or_fraction(text: str) -> int | float:
     """'40' -> 40 sequences, '0.2' -> a fifth of them."""
     try:
-        value: int | float = int(text)
+        value = float(text)
     except ValueError:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a count or a fraction in (0, 1), got '{text}'"
-            ) from None
-        if not 0 < value < 1:
-            raise argparse.ArgumentTypeError(f"a fraction must be in (0, 1), got {text}")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive count, got {text}")
+        value = float("nan")
+    if value.is_integer() and value >= 1 and "." not in text:
+        return int(value)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a count (1, 2, ...) or a fraction in (0, 1), got '{text}'"
+        )
     return value
 
 

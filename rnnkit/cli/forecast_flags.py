@@ -57,6 +57,9 @@ def add_data_flags(parser: argparse.ArgumentParser, *, required: bool = True) ->
         "--fill", choices=("ffill", "interpolate", "zero"), help="fill missing values this way"
     )
     group.add_argument("--sep", help="CSV separator (default: detected)")
+    group.add_argument(
+        "--freq", help="pandas frequency of the time column, e.g. D, h, MS (default: inferred)"
+    )
 
 
 def add_forecast_flags(parser: argparse.ArgumentParser) -> None:
@@ -139,6 +142,7 @@ def data_spec(args: argparse.Namespace) -> DataSpec:
         id_col=args.id_col,
         fill=args.fill,
         sep=args.sep,
+        freq=args.freq,
     )
 
 

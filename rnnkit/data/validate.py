@@ -157,13 +157,25 @@ def _check_columns(
 
 
 def _datetime_column(df: pd.DataFrame, exclude: set[str | None]) -> str | None:
-    """The one datetime-typed column among those not otherwise used, or None."""
-    found = [
-        c
-        for c, dtype in df.dtypes.items()
-        if c not in exclude and types.is_datetime64_any_dtype(dtype)
-    ]
+    """The one column, among those not otherwise used, that holds dates, or None.
+
+    A datetime-typed column wins; otherwise a text column whose first values all parse as
+    dates (a CSV's ``date`` column arrives as text).
+    """
+    unused = [(c, dtype) for c, dtype in df.dtypes.items() if c not in exclude]
+    found = [c for c, dtype in unused if types.is_datetime64_any_dtype(dtype)]
+    if not found:
+        found = [c for c, dtype in unused if not types.is_numeric_dtype(dtype) and _dates(df[c])]
     return str(found[0]) if len(found) == 1 else None
+
+
+def _dates(column: pd.Series) -> bool:
+    """Whether the column's first (up to 20) values are all dates."""
+    head = column.dropna().head(20).astype(str)
+    if head.empty:
+        return False
+    parsed = pd.to_datetime(head, errors="coerce", format="mixed")
+    return bool(parsed.notna().all())
 
 
 def _layout(df: pd.DataFrame, id_col: str | None, source: str) -> Layout:

@@ -30,6 +30,7 @@ class Columns:
     covariates: list[str] | None = None  # past covariates, read as inputs only
     id_col: str | None = None  # long format: one series per id
     fill: str | None = None  # how missing values are filled: ffill, interpolate, zero
+    freq: str | None = None  # pandas frequency alias; None: inferred from the timestamps
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -60,6 +61,7 @@ def prepare(frame: pd.DataFrame, columns: Columns, *, min_length: int = 1) -> Se
         covariates=tuple(columns.covariates or ()),
         id_col=columns.id_col,
         fill=columns.fill,
+        freq=columns.freq,
         min_length=min_length,
     )
 

@@ -41,6 +41,7 @@ class DataSpec:
     id_col: str | None = None  # long format: one series per id
     fill: str | None = None  # ffill | interpolate | zero for missing values
     sep: str | None = None  # CSV separator (default: detected)
+    freq: str | None = None  # pandas frequency alias (default: inferred from the timestamps)
 
 
 def writes_files() -> bool:
@@ -55,7 +56,7 @@ def load_data(spec: DataSpec) -> tuple[pd.DataFrame, Columns, int | None]:
     if target is None:
         raise UserError(f"name the column to forecast in {spec.source}: --target COLUMN")
     time_col = spec.time_col or (info.time_col if info else None)
-    columns = Columns(target, time_col, list(spec.covariates), spec.id_col, spec.fill)
+    columns = Columns(target, time_col, list(spec.covariates), spec.id_col, spec.fill, spec.freq)
     return frame, columns, (info.season if info else None)
 
 
@@ -88,6 +89,7 @@ def fit_forecaster(
         time_col=columns.time_col,
         id_col=columns.id_col,
         fill=columns.fill,
+        freq=columns.freq,
         test_size=test_size,
     )
     return forecaster, time.perf_counter() - start
