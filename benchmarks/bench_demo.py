@@ -51,8 +51,11 @@ def run_tutorial(seed: int, out: str) -> tuple[float, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="timed A/B rounds")
+    parser.add_argument("--quick", action="store_true", help="one round (for run_all.py)")
     parser.add_argument("--json", default=str(HERE / "results" / "demo.json"))
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1
     out = tempfile.mkdtemp(prefix="rnnkit-bench-")
     times: dict[str, list[float]] = {"rnnkit": [], "tutorial": []}
     mses: dict[str, dict[str, dict[str, float]]] = {"rnnkit": {}, "tutorial": {}}

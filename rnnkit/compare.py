@@ -11,6 +11,7 @@ parameters, their gradients and Adam's two moments, since the CPU allocator has 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -192,13 +193,24 @@ def build_task(config: CompareConfig) -> TaskData:
 def run_cell(
     config: CompareConfig, task: TaskData | SeriesTask, cell: str, device: torch.device
 ) -> list[RunResult]:
-    """Every seed of one cell."""
-    if isinstance(task, SeriesTask):
-        return [run_series_one(config, task, cell, seed, device) for seed in config.seeds]
+    """Every seed of one cell, each reported on stderr as it finishes."""
     hidden = config.hidden_size
-    if config.param_budget is not None:
+    if config.param_budget is not None and isinstance(task, TaskData):
         hidden = hidden_for_budget(_model_config(config, cell, task, 1), config.param_budget)
-    return [run_one(config, task, cell, hidden, seed, device) for seed in config.seeds]
+    results = []
+    for seed in config.seeds:
+        if isinstance(task, SeriesTask):
+            result = run_series_one(config, task, cell, seed, device)
+        else:
+            result = run_one(config, task, cell, hidden, seed, device)
+        verdict = "solved" if result.solved else "not solved"
+        print(
+            f"{cell} seed {seed}: test {task.metric_name} {result.test_metric:.4g} ({verdict}), "
+            f"{result.epochs} epochs in {result.train_seconds:.1f} s",
+            file=sys.stderr,
+        )
+        results.append(result)
+    return results
 
 
 def run_compare(

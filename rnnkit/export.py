@@ -290,6 +290,11 @@ def compare(got: Sequence[Any], want: Sequence[Tensor], names: list[str], what: 
     """Every output within TOLERANCE of the PyTorch module's, relative to the forecast size."""
     for name, g, w in zip(names, got, want, strict=True):
         expected = w.numpy()
+        if not np.isfinite(expected).all():
+            raise UserError(
+                f"the model's own {name} is not finite (NaN or infinite weights?); "
+                "there is nothing to export"
+            )
         actual = np.asarray(g.numpy() if isinstance(g, Tensor) else g)
         size = max(1.0, float(np.abs(expected).max()))
         error = float(np.abs(actual - expected).max()) if actual.shape == expected.shape else np.inf
