@@ -48,7 +48,7 @@ class CompareConfig:
     # of 2 CPU cores (see docs/which-cell-when.md): a high lr with clipping and small batches.
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            epochs=24, batch_size=32, lr=1e-2, patience=10, progress=False, log_every=0
+            epochs=24, batch_size=32, lr=1e-2, patience=12, progress=False, log_every=0
         )
     )
     # Real series: the Forecaster's own defaults, overridden only by the options given here

@@ -1,6 +1,6 @@
 """Export a fitted Forecaster as one graph, raw window in, raw forecast out (ONNX, TorchScript).
 
-The exported graph is :class:`ForecastGraph`: the Forecaster's own
+The exported graph is :class:`~rnnkit.export_graph.ForecastGraph`: the Forecaster's own
 :class:`~rnnkit.forecasting.module.ForecastModule` (input scaling, network, the recursive or
 direct multi-step loop, inverse scaling) traced for a fixed number of ``steps``, with the
 scaling statistics folded in (one series) or taken as inputs (several series). The file is
@@ -28,13 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from rnnkit.errors import UserError, unknown
-from rnnkit.forecasting.frames import OUTPUT_COLUMNS
-from rnnkit.forecasting.module import ForecastModule
-from rnnkit.models import CELLS, make_recurrent, resolve_backend
-from rnnkit.nn._min_base import MinRecurrentBase
+from rnnkit.export_graph import (
+    ForecastGraph,
+    exportable,
+    forecast_noise,
+    output_names,
+    sample_inputs,
+)
 from rnnkit.runs import environment
 
 if TYPE_CHECKING:
@@ -46,51 +49,6 @@ METADATA_KEY = "rnnkit"  # ONNX metadata_props key
 EXTRA_FILE = "rnnkit.json"  # TorchScript _extra_files name
 TOLERANCE = 1e-4  # max |exported - PyTorch| relative to the largest |forecast|
 ONNX_OPSET = 17  # onnxruntime >= 1.13 runs it
-# ForecastModule's K = 5 columns hold the QUANTILES (0.025, 0.1, 0.5, 0.9, 0.975)
-MODULE_COLUMNS = ("lo_95", "lo_80", "forecast", "hi_80", "hi_95")
-
-
-class ForecastGraph(nn.Module):
-    """What an exported file computes: raw windows (+ loc/scale) -> the named raw forecasts.
-
-    ``steps`` is fixed (the loop is unrolled when traced); the batch size is not. ``loc`` and
-    ``scale`` (1, F) are the folded statistics of a one-series model, or None when they are
-    inputs. ``noise`` holds the draws a Gaussian model feeds back, as ``Forecaster.predict``
-    uses them.
-    """
-
-    def __init__(
-        self,
-        module: ForecastModule,
-        steps: int,
-        loc: Tensor | None,
-        scale: Tensor | None,
-        noise: Tensor | None,
-    ) -> None:
-        super().__init__()
-        self.module, self.steps = module, steps
-        self.stats: Tensor | None
-        folded = None if loc is None or scale is None else torch.cat([loc, scale])  # (2, F)
-        self.register_buffer("stats", folded)
-        self.register_buffer("noise", noise)
-        names = output_names(module.config.likelihood)
-        self.columns = [0] if len(names) == 1 else [MODULE_COLUMNS.index(n) for n in names]
-
-    def forward(self, window: Tensor, *stats: Tensor) -> tuple[Tensor, ...]:
-        """(batch, window, F) raw [, loc, scale (batch, F)] -> each output (batch, steps)."""
-        if stats:
-            loc, scale = stats
-        else:
-            assert self.stats is not None
-            loc = self.stats[0].expand(window.shape[0], -1)  # (batch, F)
-            scale = self.stats[1].expand(window.shape[0], -1)
-        out = self.module(window, loc, scale, self.steps, self.noise)  # (batch, steps, K)
-        return tuple(out[..., k] for k in self.columns)
-
-
-def output_names(likelihood: str | None) -> list[str]:
-    """``forecast``, plus the 80%/95% interval bounds for a probabilistic model."""
-    return list(OUTPUT_COLUMNS[:1] if likelihood is None else OUTPUT_COLUMNS)
 
 
 def default_path(run: str | Path, fmt: str) -> Path:
@@ -166,56 +124,6 @@ def default_steps(forecaster: Forecaster) -> int:
     if forecaster.config.strategy == "direct":
         return forecaster.shape.horizon
     return max(forecaster.shape.season, 1)
-
-
-def forecast_noise(forecaster: Forecaster, steps: int) -> Tensor | None:
-    """The standard normals ``Forecaster.forecast_tensor`` draws, so both forecast alike."""
-    module = forecaster.module
-    assert module is not None
-    if module.config.likelihood != "gaussian" or module.blocks(steps) <= 1:
-        return None
-    size = (forecaster.config.samples, module.blocks(steps) * module.config.horizon)
-    generator = torch.Generator(forecaster.device).manual_seed(forecaster.config.seed)
-    noise = torch.randn(
-        (*size, module.config.features), generator=generator, device=forecaster.device
-    )
-    return noise.cpu()
-
-
-def exportable(module: ForecastModule) -> ForecastModule:
-    """A copy whose recurrence exports as plain graph ops.
-
-    rnnkit's RNN/LSTM/GRU hold torch.nn-identical parameters, so their weights go into the
-    torch.nn twin (one fused ONNX RNN/LSTM/GRU node instead of a traced step loop). The
-    min-RNNs switch to their sequential mode: the same recurrence without the log-space scan
-    (ONNX has no logcumsumexp). The layer-norm cells are traced as they are.
-    """
-    module = copy.deepcopy(module)
-    config, rnn = module.config, module.network.rnn
-    if resolve_backend(config.cell, config.backend) == "rnnkit" and "torch" in CELLS[config.cell]:
-        twin = make_recurrent(
-            config.cell,
-            config.features,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            dropout=config.dropout,
-            backend="torch",
-        )
-        twin.load_state_dict(rnn.state_dict(), strict=True)
-        module.network.rnn = twin.eval()
-    elif isinstance(rnn, MinRecurrentBase):
-        rnn.mode = "sequential"
-    return module.eval()
-
-
-def sample_inputs(
-    windows: Tensor, locs: Tensor, scales: Tensor, batch: int, per_series: bool
-) -> tuple[Tensor, ...]:
-    """``batch`` distinct rows made from the context windows (series reused, scaled 1..1.05)."""
-    rows = torch.arange(batch) % windows.shape[0]
-    factor = 1.0 + 0.05 * torch.arange(batch, dtype=windows.dtype) / batch  # (batch,)
-    window = windows[rows] * factor[:, None, None]  # (batch, window, F)
-    return (window, locs[rows], scales[rows]) if per_series else (window,)
 
 
 def describe(forecaster: Forecaster, steps: int, per_series: bool, fmt: str) -> dict[str, Any]:
@@ -383,7 +291,7 @@ def onnx_export(
     torch.export-based exporter is tried.
     """
     axes = {name: {0: "batch"} for name in (*inputs, *outputs)}
-    common = {"input_names": inputs, "output_names": outputs, "dynamic_axes": axes}
+    common: dict[str, Any] = {"input_names": inputs, "output_names": outputs, "dynamic_axes": axes}
     attempts: list[dict[str, Any]] = [{"opset_version": ONNX_OPSET}]
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         attempts = [

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="export a trained forecaster to ONNX or TorchScript",
         description="Write the run's forecaster as one graph: the raw last window (batch, "
         "window, features) in, the --steps step forecast in the target's units out (and the "
-        "80%%/95%% interval bounds for a probabilistic model). Scaling, the network and the "
+        "80%/95% interval bounds for a probabilistic model). Scaling, the network and the "
         "multi-step loop are all inside. The file is validated before it is written.",
     )
     parser.add_argument("run", metavar="RUN", help="a run folder written by 'rnnkit train'")
