@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from rnnkit import distributed
 from rnnkit.errors import UserError
-from rnnkit.runs import _atomic_write, _plain, environment, load_weights_into
+from rnnkit.runs import _plain, atomic_write, environment, load_weights_into
 from rnnkit.steps import LoopState, TrainingRun, diverged_error, seed_everything
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -157,7 +157,7 @@ def save_checkpoint(
         "rng": rng_rest,
     }
     header = {"rnnkit": json.dumps(_plain(meta), allow_nan=False)}
-    _atomic_write(path, lambda tmp: _save_synced(tensors, tmp, header))
+    atomic_write(path, lambda tmp: _save_synced(tensors, tmp, header))
     return path
 
 

@@ -19,10 +19,8 @@ import inspect
 import io
 import json
 import logging
-import os
-import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +36,7 @@ from rnnkit.export_graph import (
     output_names,
     sample_inputs,
 )
-from rnnkit.runs import environment
+from rnnkit.runs import atomic_write, environment
 
 if TYPE_CHECKING:
     from rnnkit.forecast import Forecaster
@@ -114,7 +112,7 @@ def export_forecaster(
     probe = sample_inputs(windows, locs, scales, 3, per_series)  # another batch size
     target.parent.mkdir(parents=True, exist_ok=True)
     write = write_onnx if format == "onnx" else write_torchscript
-    atomic_export(target, lambda tmp: write(graph, example, probe, check, meta, tmp))
+    atomic_write(target, lambda tmp: write(graph, example, probe, check, meta, tmp))
     return target
 
 
@@ -179,19 +177,6 @@ def scaling_description(forecaster: Forecaster, per_series: bool) -> dict[str, A
     if per_series:  # the fitted series' statistics, to pass as the loc/scale inputs
         out.update(ids=forecaster.ids, loc=scaler.loc.tolist(), scale=scaler.scale.tolist())
     return out
-
-
-def atomic_export(target: Path, write: Callable[[str], None]) -> None:
-    """``write(tmp)`` a validated file next to ``target``, then rename it over ``target``."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        for leftover in (tmp, tmp + ".data"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
 
 
 def compare(got: Sequence[Any], want: Sequence[Tensor], names: list[str], what: str) -> None:

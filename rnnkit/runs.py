@@ -62,17 +62,29 @@ def prepare_run_dir(path: str | Path, *, overwrite: bool = False) -> Path:
     return run_dir
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Write via ``write(tmp_path)`` then rename over ``path``."""
+def default_mode() -> int:
+    """The permissions a new file gets (0o666 less the umask), as ``open`` would give it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_write(path: Path, write: Callable[[str], None], *, mode: int | None = None) -> None:
+    """Write via ``write(tmp_path)`` beside ``path``, then rename it over ``path``.
+
+    A crash or an error at any point leaves ``path`` as it was (old content or absent) and no
+    temporary file behind. The file gets ``mode``, or the permissions ``open`` would give it.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, default_mode() if mode is None else mode)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    finally:
+        for leftover in (tmp, tmp + ".data"):  # .data: the external-data file of large ONNX graphs
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 def _plain(obj: Any) -> Any:
@@ -95,7 +107,7 @@ def write_json(path: str | Path, data: Any) -> None:
     def write(tmp: str) -> None:
         Path(tmp).write_text(text, encoding="utf-8")
 
-    _atomic_write(Path(path), write)
+    atomic_write(Path(path), write)
 
 
 def read_json(path: str | Path) -> Any:
@@ -116,7 +128,7 @@ def save_model(
     run_dir = Path(run_dir)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": environment()}
-    _atomic_write(run_dir / f"{name}.safetensors", lambda tmp: save_file(tensors, tmp))
+    atomic_write(run_dir / f"{name}.safetensors", lambda tmp: save_file(tensors, tmp))
     write_json(run_dir / f"{name}.json", {**header, **meta})
 
 

@@ -11,8 +11,6 @@ described in ``docs/data-files.md``.
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Literal
@@ -29,6 +27,7 @@ from rnnkit.data.validate import (
     season_length,
 )
 from rnnkit.errors import UserError, closest
+from rnnkit.runs import atomic_write
 
 __all__ = [
     "SEPARATORS",
@@ -160,35 +159,20 @@ def write_table(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False) 
         raise UserError(f"{path} is a folder; give a file name ({SUPPORTED})")
     if path.exists() and not overwrite:
         raise UserError(f"{path} already exists; pass --overwrite to replace it")
-    mode = path.stat().st_mode & 0o777 if path.exists() else _default_mode()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    tmp = Path(tmp_name)
-    try:
-        index = not isinstance(df.index, pd.RangeIndex)
+    mode = path.stat().st_mode & 0o777 if path.exists() else None
+    index = not isinstance(df.index, pd.RangeIndex)
+
+    def write(tmp: str) -> None:
         if kind == "parquet":
             df.to_parquet(tmp, index=index)
         else:
             sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
             gz: Literal["gzip"] | None = "gzip" if path.suffix.lower() == ".gz" else None
             df.to_csv(tmp, sep=sep, index=index, lineterminator="\n", compression=gz)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, write, mode=mode)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
-
-
-def _default_mode() -> int:
-    """The permissions a new file gets (0o666 less the umask), as ``open`` would give it."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
