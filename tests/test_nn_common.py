@@ -108,3 +108,26 @@ def test_gradcheck_module(name):
         return out, *_states(hidden, name)
 
     assert torch.autograd.gradcheck(run, (x, h0))
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("RNN", (3, 4, 2, "relu", False, True, 0.0, True)),
+        ("LSTM", (3, 4, 2, True, True, 0.0, True, 2)),
+        ("GRU", (3, 4, 1, False, True)),
+    ],
+)
+def test_positional_arguments_mean_what_they_mean_in_torch_nn(name: str, args: tuple) -> None:
+    ours, theirs = getattr(rn, name)(*args), getattr(torch.nn, name)(*args)
+    assert ours.batch_first == theirs.batch_first and ours.bidirectional == theirs.bidirectional
+    shapes = {k: v.shape for k, v in ours.state_dict().items()}
+    assert shapes == {k: v.shape for k, v in theirs.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU"])
+def test_proj_size_refused_outside_lstm_like_torch_nn(name: str) -> None:
+    with pytest.raises(ValueError, match="proj_size"):
+        torch.nn.__dict__[name](2, 3, proj_size=2)
+    with pytest.raises(ValueError, match="proj_size"):
+        getattr(rn, name)(2, 3, proj_size=2)

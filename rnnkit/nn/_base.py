@@ -30,13 +30,13 @@ class RecurrentBase(nn.Module, metaclass=abc.ABCMeta):
     _gate_count: ClassVar[int] = 1  # rows of weight_ih per hidden unit
     _hidden_weights: ClassVar[bool] = True  # False for the min-cells (no W_hh)
     _has_cell: ClassVar[bool] = False  # True for LSTM-like modules returning (h_n, c_n)
+    _supports_proj: ClassVar[bool] = False  # only torch.nn.LSTM has proj_size
 
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
-        *,
         bias: bool = True,
         batch_first: bool = False,
         dropout: float = 0.0,
@@ -46,6 +46,8 @@ class RecurrentBase(nn.Module, metaclass=abc.ABCMeta):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        if proj_size and not self._supports_proj:  # torch.nn.RNNBase's own message
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         _check_options(input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)

@@ -29,31 +29,6 @@ class LayerNormGRU(RecurrentBase):
     _mode = "LayerNormGRU"
     _gate_count = 3
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias=bias,
-            batch_first=batch_first,
-            dropout=dropout,
-            bidirectional=bidirectional,
-            device=device,
-            dtype=dtype,
-        )
-
     def _extra_parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"ln_ih_weight": (3 * self.hidden_size,), "ln_hh_weight": (3 * self.hidden_size,)}
 

@@ -24,12 +24,12 @@ class RNN(RecurrentBase):
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
-        *,
         nonlinearity: str = "tanh",
         bias: bool = True,
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,  # accepted only to refuse it, as torch.nn.RNN does
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -46,6 +46,7 @@ class RNN(RecurrentBase):
             batch_first=batch_first,
             dropout=dropout,
             bidirectional=bidirectional,
+            proj_size=proj_size,
             device=device,
             dtype=dtype,
         )
