@@ -163,7 +163,7 @@ def _long(
 
 
 def extract(frame: pd.DataFrame, spec: TableSpec, *, need_label: bool = True) -> SequenceSet:
-    """The sequences of a table laid out as ``spec`` says (labels too, when present)."""
+    """The sequences of a table laid out as ``spec`` says, with their labels if ``need_label``."""
     if spec.format not in FORMATS:
         raise unknown("format", spec.format, FORMATS)
     if len(frame) == 0:
@@ -173,8 +173,8 @@ def extract(frame: pd.DataFrame, spec: TableSpec, *, need_label: bool = True) ->
     for col, what in ((spec.id_col, "id"), (spec.time_col, "time")):
         if col is not None:
             _require(frame, col, what)
-    has_label = spec.label in frame.columns
-    labels = _labels(frame, spec.label) if has_label else np.array([], dtype=object)
+    has_label = spec.label in frame.columns  # when predicting, it is skipped, empty or not
+    labels = _labels(frame, spec.label) if need_label else np.array([], dtype=object)
     if spec.format == "long":
         sequences, ids, labels = _long(frame, spec, labels)
         assert spec.id_col is not None

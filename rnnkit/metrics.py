@@ -82,11 +82,6 @@ def last_value_forecast(x: ArrayLike, horizon: int = 1) -> np.ndarray:
 # --- classification and language modelling ---------------------------------------------------
 
 
-def bits_per_char(mean_nats: float) -> float:
-    """Mean cross-entropy per character converted from nats (torch's log base e) to bits."""
-    return float(mean_nats / np.log(2.0))
-
-
 def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:
     """Counts (num_classes, num_classes) of integer labels: row = true class, column = predicted."""
     t = np.asarray(y_true, dtype=np.int64).ravel()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, count_parameters, resolve_device
@@ -37,13 +38,13 @@ class CharLMConfig:
 
     model: ModelConfig = field(
         # input_size is the embedding width; output_size (the vocabulary) comes from the text
-        default_factory=lambda: ModelConfig(cell="lstm", input_size=64, hidden_size=256)
+        default_factory=lambda: ModelConfig(cell="lstm", input_size=64, hidden_size=128)
     )
     seq_len: int = 100  # characters per truncated-BPTT chunk
     val_fraction: float = 0.1  # the last part of the text validates
-    steps: int | None = 400  # optimiser steps (at least; in equal passes); None: train.epochs
+    steps: int | None = 600  # optimiser steps (at least; in equal passes); None: train.epochs
     train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(batch_size=64, lr=3e-3, clip_norm=1.0, patience=5)
+        default_factory=lambda: TrainConfig(batch_size=64, lr=1e-2, clip_norm=1.0, patience=5)
     )
 
 
@@ -55,13 +56,13 @@ class CharLM:
         cell: str = "lstm",
         *,
         backend: str = "auto",
-        hidden_size: int = 256,
+        hidden_size: int = 128,
         num_layers: int = 1,
         embed_size: int = 64,
         dropout: float = 0.0,
         seq_len: int = 100,
         val_fraction: float = 0.1,
-        steps: int | None = 400,
+        steps: int | None = 600,
         train: TrainConfig | None = None,
         device: str = "auto",
     ) -> None:
@@ -101,13 +102,7 @@ class CharLM:
         self.char_counts = torch.bincount(train_ids, minlength=len(vocab)).tolist()
         torch.manual_seed(train_cfg.seed)  # same initial weights for the same seed
         net = self._build(vocab)
-        train_set = TextStreams(train_ids, streams=train_cfg.batch_size, seq_len=cfg.seq_len)
-        val_streams = max(1, min(train_cfg.batch_size, (len(val_ids) - 1) // cfg.seq_len))
-        val_set = TextStreams(val_ids, streams=val_streams, seq_len=cfg.seq_len)
-        epochs = train_cfg.epochs
-        if cfg.steps:  # equal passes of at most one sweep of the text, at least `steps` in all
-            epochs = math.ceil(cfg.steps / train_set.steps_per_epoch)
-            train_set.steps_per_pass = math.ceil(cfg.steps / epochs)
+        train_set, val_set, epochs = self._batch_sources(train_ids, val_ids)
         per_epoch = train_set.steps_per_epoch
         start = time.perf_counter()
         self.history = fit(
@@ -134,6 +129,18 @@ class CharLM:
             "params": count_parameters(net),
         }
         return self
+
+    def _batch_sources(self, train: Tensor, val: Tensor) -> tuple[TextStreams, TextStreams, int]:
+        """Training and validation streams, and the number of passes to make."""
+        cfg, streams = self.config, self.config.train.batch_size
+        train_set = TextStreams(train, streams=streams, seq_len=cfg.seq_len)
+        val_streams = max(1, min(streams, (len(val) - 1) // cfg.seq_len))
+        val_set = TextStreams(val, streams=val_streams, seq_len=cfg.seq_len)
+        epochs = cfg.train.epochs
+        if cfg.steps:  # equal passes of at most one sweep of the text, at least `steps` in all
+            epochs = math.ceil(cfg.steps / train_set.steps_per_epoch)
+            train_set.steps_per_pass = math.ceil(cfg.steps / epochs)
+        return train_set, val_set, epochs
 
     def _ready(self) -> tuple[CharLMNet, Vocabulary]:
         if self.net is None or self.vocab is None:

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.classify import PackedSequenceModel, SequenceClassifier
+from rnnkit.classify import ClassifierConfig, PackedSequenceModel, SequenceClassifier
 from rnnkit.classify_data import PaddedBatches, Scaler, TableSpec, extract, stratified_split
 from rnnkit.classify_eval import holdout_test, majority_class, nearest_neighbour
 from rnnkit.errors import UserError
@@ -197,6 +197,8 @@ def test_predict_save_load_round_trip(tmp_path: Path) -> None:
     clf = tiny_classifier(epochs=3).fit(frame)
     table = clf.predict(frame.drop(columns="label"))
     assert list(table.columns) == ["row", "label", "p_down", "p_up"]
+    unlabelled = clf.predict(frame.assign(label=None))  # an empty label column is skipped
+    pd.testing.assert_frame_equal(unlabelled, table)
     np.testing.assert_allclose(table[["p_down", "p_up"]].sum(axis=1), 1.0, rtol=1e-6)
     clf.save(tmp_path / "run")
     again = SequenceClassifier.load(tmp_path / "run", device="cpu")
@@ -224,3 +226,7 @@ def test_loading_another_kind_is_a_user_error(tmp_path: Path) -> None:
     lm.fit("abcd" * 20).save(tmp_path / "lm")
     with pytest.raises(UserError, match="not a 'sequence_classifier' model"):
         SequenceClassifier.load(tmp_path / "lm")
+
+
+def test_api_defaults_are_the_command_defaults() -> None:
+    assert SequenceClassifier(device="cpu").config == ClassifierConfig()

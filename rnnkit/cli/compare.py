@@ -98,7 +98,7 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
         "--train-size",
         type=positive_int,
         default=defaults.sizes.train,
-        help="training sequences of the synthetic tasks (default: %(default)s)",
+        help="training sequences of adding and copy (default: %(default)s)",
     )
     _add_training_flags(parser, defaults.train)
     add_output_flags(parser, "runs/compare")
