@@ -37,7 +37,7 @@ class DemoConfig:
     test_fraction: float = 0.2  # the tutorial's 80/20 split
     val_fraction: float = 0.1  # validation tail of the training part, for early stopping
     train: TrainConfig = field(
-        # Measured on seeds 0-2: every cell reaches test MSE < 4e-6 within 25 epochs at these.
+        # Measured on seeds 0-4: every cell reaches test MSE < 4e-6 within 25 epochs at these.
         default_factory=lambda: TrainConfig(epochs=25, batch_size=32, lr=2e-2, patience=8)
     )
 
