@@ -2,7 +2,8 @@
 
 For each cell and each seed: one training run through :func:`rnnkit.train.fit`, then the test
 metric, whether the run beat the task's trivial baseline decisively ("solved": test metric at
-most 10% of the baseline's), parameters, seconds per epoch and peak memory. Memory is measured
+most 10% of the baseline's on the synthetic tasks, 90% on a real series, see
+:mod:`rnnkit.compare_series`), parameters, seconds per epoch and peak memory. Memory is measured
 as ``torch.cuda.max_memory_allocated`` during training on CUDA; elsewhere it is the bytes of
 the tensors autograd saves for backward on one training batch (the activations) plus the
 parameters, their gradients and Adam's two moments, since the CPU allocator has no peak counter.
@@ -34,7 +35,7 @@ from rnnkit.train import History, TrainConfig, fit
 class CompareConfig:
     """One comparison: the task, the cells, the shared budget and the training settings."""
 
-    task: str = "adding"  # a name from rnnkit.data.tasks.TASKS
+    task: str = "adding"  # a name from rnnkit.data.tasks.TASKS, a series dataset or a file
     length: int | None = None  # sequence length T (None: the task's default)
     cells: list[str] = field(default_factory=lambda: ["rnn", "lstm", "gru"])
     backend: str = "auto"  # torch.nn's fused cells where they exist, else rnnkit's own

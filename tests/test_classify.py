@@ -129,10 +129,18 @@ def test_stratified_split_keeps_class_shares() -> None:
 # --- packing: the padding never reaches the model ------------------------------------------
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("cell,backend", CELL_BACKENDS)
-def test_padding_changes_nothing(cell: str, backend: str) -> None:
+def test_padding_changes_nothing(cell: str, backend: str, bidirectional: bool) -> None:
     torch.manual_seed(0)
-    config = ModelConfig(cell=cell, backend=backend, input_size=2, hidden_size=6, output_size=3)
+    config = ModelConfig(
+        cell=cell,
+        backend=backend,
+        input_size=2,
+        hidden_size=6,
+        output_size=3,
+        bidirectional=bidirectional,
+    )
     model = PackedSequenceModel(config).eval()
     sequences = [torch.randn(n, 2) for n in (5, 2, 7, 1)]
     x, lengths, y = next(PaddedBatches(sequences, torch.tensor([0, 1, 2, 1])).iter_batches(4))

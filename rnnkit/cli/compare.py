@@ -42,7 +42,7 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
         help="train every cell on one task under the same budget and compare them",
         description="Train each cell on a benchmark task with the same hidden size (or "
         "parameter budget), for each seed; report the test metric against the task's trivial "
-        "baseline, whether it was solved (metric <= 10%% of the baseline's), parameters, "
+        "baseline, whether it was solved (metric <= 10% of the baseline's), parameters, "
         "seconds per epoch and memory; write compare.json and learning_curves.png to --out. "
         "Tasks: " + "; ".join(f"{name}: {about}" for name, (_, _, about) in TASKS.items()),
     )
@@ -82,7 +82,10 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
         help="give each cell the hidden size whose parameter count is closest to this",
     )
     parser.add_argument(
-        "--layers", type=positive_int, default=defaults.num_layers, help="(default: %(default)s)"
+        "--layers",
+        type=positive_int,
+        default=defaults.num_layers,
+        help="stacked recurrent layers (default: %(default)s)",
     )
     parser.add_argument(
         "--seeds",
@@ -217,13 +220,16 @@ def _register_diagnose(subparsers: argparse._SubParsersAction) -> None:
     )
     add_backend_flag(grads)
     grads.add_argument(
-        "--length", type=positive_int, default=defaults.length, help="T (default: %(default)s)"
+        "--length",
+        type=positive_int,
+        default=defaults.length,
+        help="adding-problem length T (default: %(default)s)",
     )
     grads.add_argument(
         "--hidden-size",
         type=positive_int,
         default=defaults.hidden_size,
-        help="(default: %(default)s)",
+        help="units of the one recurrent layer (default: %(default)s)",
     )
     grads.add_argument(
         "--train-epochs",
@@ -237,7 +243,12 @@ def _register_diagnose(subparsers: argparse._SubParsersAction) -> None:
         default=defaults.sizes.train,
         help="training sequences (default: %(default)s)",
     )
-    grads.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
+    grads.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="initial weights and sample order (default: %(default)s)",
+    )
     grads.add_argument(
         "--device", default="auto", help="auto, cpu, cuda or mps (default: %(default)s)"
     )
