@@ -113,8 +113,14 @@ class SequenceClassifier:
         self.spec = TableSpec(format, label, id_col, time_col, list(features or []))
         return self.fit_sequences(extract(frame, self.spec), self.spec)
 
-    def fit_sequences(self, data: SequenceSet, spec: TableSpec) -> SequenceClassifier:
-        """Train on already extracted sequences laid out as ``spec``."""
+    def fit_sequences(
+        self, data: SequenceSet, spec: TableSpec, **checkpointing: Any
+    ) -> SequenceClassifier:
+        """Train on already extracted sequences laid out as ``spec``.
+
+        ``checkpointing`` goes to :func:`rnnkit.train.fit`: ``run_dir``, ``resume``,
+        ``checkpoint_every``, ``resume_hint``.
+        """
         self.spec = spec
         self.classes = sorted(set(data.labels.tolist()))
         if len(self.classes) < 2:
@@ -136,6 +142,7 @@ class SequenceClassifier:
             loss_fn=classification_loss,
             device=self.device,
             desc="classify",
+            **checkpointing,
         )
         return self
 

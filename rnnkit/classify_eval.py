@@ -41,8 +41,28 @@ def nearest_neighbour(
     return train_codes[torch.cat(nearest).numpy()]
 
 
+def baseline_reports(
+    clf: SequenceClassifier, train: SequenceSet, test: SequenceSet
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The majority-class and 1-NN reports on ``test`` (scaled as the classifier's inputs)."""
+    train_codes, test_codes = clf.codes(train.labels), clf.codes(test.labels)
+    scaler = Scaler.fit(train.sequences)
+    nn_codes = nearest_neighbour(
+        scaler.transform(train.sequences), train_codes, scaler.transform(test.sequences)
+    )
+    majority = majority_class(train_codes, len(test_codes))
+    return (
+        classification_report(test_codes, majority, clf.classes),
+        classification_report(test_codes, nn_codes, clf.classes),
+    )
+
+
 def holdout_test(
-    clf: SequenceClassifier, data: SequenceSet, spec: TableSpec, test_size: float | int
+    clf: SequenceClassifier,
+    data: SequenceSet,
+    spec: TableSpec,
+    test_size: float | int,
+    **checkpointing: Any,
 ) -> tuple[dict[str, Any], SequenceSet]:
     """Train on a stratified random part, test on the rest; returns metrics.json and the test set.
 
@@ -53,18 +73,10 @@ def holdout_test(
     kept, held = stratified_split(data.labels, test_size, seed)
     train, test = data.subset(kept), data.subset(held)
     start = time.perf_counter()
-    clf.fit_sequences(train, spec)
+    clf.fit_sequences(train, spec, **checkpointing)
     seconds = time.perf_counter() - start
     report = clf.evaluate_sequences(test)
-    train_codes, test_codes = clf.codes(train.labels), clf.codes(test.labels)
-    scaler = Scaler.fit(train.sequences)
-    nn_codes = nearest_neighbour(
-        scaler.transform(train.sequences), train_codes, scaler.transform(test.sequences)
-    )
-    majority = classification_report(
-        test_codes, majority_class(train_codes, len(test_codes)), clf.classes
-    )
-    one_nn = classification_report(test_codes, nn_codes, clf.classes)
+    majority, one_nn = baseline_reports(clf, train, test)
     assert clf.net is not None
     metrics = {
         "task": "classification",

@@ -92,8 +92,12 @@ class CharLM:
         self.net = CharLMNet(self.config.model).to(self.device)
         return self.net
 
-    def fit(self, text: str) -> CharLM:
-        """Train on the first part of ``text``, validate on its last part; fills ``metrics``."""
+    def fit(self, text: str, **checkpointing: Any) -> CharLM:
+        """Train on the first part of ``text``, validate on its last part; fills ``metrics``.
+
+        ``checkpointing`` goes to :func:`rnnkit.train.fit`: ``run_dir``, ``resume``,
+        ``checkpoint_every``, ``resume_hint``.
+        """
         cfg, train_cfg = self.config, self.config.train
         train_text, val_text = split_text(text, cfg.val_fraction)
         check_trainable(len(train_text), len(val_text), train_cfg.batch_size, cfg.seq_len)
@@ -113,6 +117,7 @@ class CharLM:
             loss_fn=StatefulLMLoss(),
             device=self.device,
             desc="lm",
+            **checkpointing,
         )
         seconds = time.perf_counter() - start
         self.metrics = {

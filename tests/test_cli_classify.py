@@ -116,3 +116,13 @@ def test_predict_with_a_language_model_run_is_refused(cli, tmp_path: Path, wide_
     result = cli("classify", "predict", lm, "--data", wide_csv)
     assert_one_line_error(result)
     assert "'char_lm'" in result.err
+
+
+def test_resume_checks_the_settings(cli, wide_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = ["classify", "train", "--data", wide_csv, *TINY, "--out", out]
+    assert cli(*args).code == 0
+    assert cli(*args, "--resume").code == 0  # finished: evaluates and writes again
+    changed = cli(*args, "--bidirectional", "--resume")
+    assert_one_line_error(changed)
+    assert "model settings differ" in changed.err

@@ -36,7 +36,7 @@ def test_train_writes_the_run(trained_run: Path) -> None:
         assert key in metrics
     assert metrics["steps"] == 5 and metrics["vocab_size"] == len(set(TEXT))
     config = json.loads((trained_run / "config.json").read_text())
-    assert config["lm"]["seq_len"] == 16 and "torch" in config["versions"]
+    assert config["text"]["seq_len"] == 16 and "torch" in config["versions"]
     names = ("model.safetensors", "model.json", "learning_curves.png", "sample.txt")
     assert all((trained_run / n).stat().st_size > 0 for n in names)
     assert set((trained_run / "sample.txt").read_text()) <= set(TEXT)
@@ -106,3 +106,20 @@ def test_existing_run_is_not_overwritten(cli, trained_run: Path, text_file: Path
     result = cli("lm", "train", "--data", text_file, *TINY, "--steps", "1", "--out", trained_run)
     assert_one_line_error(result)
     assert (trained_run / "metrics.json").read_text() == before
+
+
+def test_resume_checks_the_settings_and_continues(cli, text_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = ["lm", "train", "--data", text_file, *TINY, "--steps", "4", "--out", out]
+    assert cli(*args).code == 0
+    assert (out / "checkpoint.safetensors").is_file()
+    first = json.loads((out / "metrics.json").read_text())
+    changed = cli(*[a if a != "16" else "8" for a in args], "--resume")  # another --seq-len
+    assert_one_line_error(changed)
+    assert "text settings differ" in changed.err
+    resumed = cli(*args, "--resume")  # the run had finished: nothing left to train
+    assert resumed.code == 0, resumed.err
+    again = json.loads((out / "metrics.json").read_text())
+    assert again["val_bpc"] == pytest.approx(first["val_bpc"])
+    fresh = cli(*[a if a != out else tmp_path / "none" for a in args], "--resume")
+    assert_one_line_error(fresh)

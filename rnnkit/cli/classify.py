@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from rnnkit.classify import ClassifierConfig, SequenceClassifier
-from rnnkit.classify_data import FORMATS, TableSpec, extract, read_table
+from rnnkit.classify_data import FORMATS, SequenceSet, TableSpec, extract, read_table
 from rnnkit.classify_eval import holdout_test
 from rnnkit.cli.common import (
     add_model_flags,
@@ -17,10 +18,11 @@ from rnnkit.cli.common import (
     name_list,
     train_config,
 )
+from rnnkit.cli.text import add_resume_flag, checkpointing, open_run
 from rnnkit.errors import UserError, unknown
 from rnnkit.models import resolve_backend
 from rnnkit.plots import plot_confusion_matrix, plot_learning_curves
-from rnnkit.runs import environment, prepare_run_dir, write_json
+from rnnkit.runs import write_json
 
 
 def count_or_fraction(text: str) -> int | float:
@@ -91,6 +93,7 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
     add_model_flags(parser, defaults.model)
     add_train_flags(parser, defaults.train)
     add_output_flags(parser, "runs/classify")
+    add_resume_flag(parser)
     parser.set_defaults(func=run_train)
 
 
@@ -133,35 +136,43 @@ def run_train(args: argparse.Namespace) -> int:
     data = extract(read_table(args.data), spec)
     if len(set(data.labels.tolist())) < 2:
         raise UserError(f"the '{spec.label}' column has only one class; need at least two")
-    out = prepare_run_dir(Path(args.out), overwrite=args.overwrite)
     config = {
         "data": args.data,
         "table": asdict(spec),
         "test_size": args.test_size,
-        "classifier": asdict(clf.config),
-        "versions": environment(),
+        "model": asdict(clf.config.model),
+        "val_fraction": clf.config.val_fraction,
     }
-    write_json(out / "config.json", config)
-    metrics, test = holdout_test(clf, data, spec, args.test_size)
+    out = open_run(args, {**config, "train": asdict(clf.config.train)}, same=list(config))
+    options = checkpointing(args, out, "rnnkit classify train")
+    metrics, test = holdout_test(clf, data, spec, args.test_size, **options)
+    write_outputs(out, clf, metrics, test)
+    print(format_results(metrics))
+    print(f"\nwrote {out}/metrics.json, model.safetensors, confusion_matrix.png")
+    return 0
+
+
+def write_outputs(
+    out: Path, clf: SequenceClassifier, metrics: dict[str, Any], test: SequenceSet
+) -> None:
+    """The model, metrics, history, test predictions and figures of a trained run."""
     clf.save(out)
     write_json(out / "metrics.json", metrics)
     write_json(out / "history.json", clf.history.to_dict())
     table = clf.prediction_table(test, clf.proba_sequences(test))
     table.insert(1, "true_label", test.labels)
     table.to_csv(out / "test_predictions.csv", index=False)
-    plot_learning_curves({args.cell: clf.history}, out / "learning_curves.png")
+    cell = clf.config.model.cell
+    plot_learning_curves({cell: clf.history}, out / "learning_curves.png")
     plot_confusion_matrix(
         metrics["confusion_matrix"],
         metrics["classes"],
         out / "confusion_matrix.png",
-        title=f"{args.cell}: test accuracy {metrics['accuracy']:.1%}",
+        title=f"{cell}: test accuracy {metrics['accuracy']:.1%}",
     )
-    print(format_results(metrics))
-    print(f"\nwrote {out}/metrics.json, model.safetensors, confusion_matrix.png")
-    return 0
 
 
-def format_results(metrics: dict) -> str:
+def format_results(metrics: dict[str, Any]) -> str:
     """The test results table printed by ``rnnkit classify train``."""
     rows = [
         ("model", metrics["accuracy"], metrics["macro_f1"]),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from rnnkit.cli.common import (
     add_model_flags,
@@ -19,7 +21,7 @@ from rnnkit.cli.common import (
 from rnnkit.errors import UserError
 from rnnkit.models import resolve_backend
 from rnnkit.plots import plot_learning_curves
-from rnnkit.runs import environment, prepare_run_dir, write_json
+from rnnkit.runs import environment, prepare_run_dir, read_json, write_json
 from rnnkit.text import CharLM, CharLMConfig
 from rnnkit.text_data import check_trainable, read_text, split_text
 
@@ -85,7 +87,49 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         if action.dest == "epochs":
             action.help = "passes over the training text, instead of --steps"
     add_output_flags(parser, "runs/lm")
+    add_resume_flag(parser)
     parser.set_defaults(func=run_train)
+
+
+def add_resume_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in --out from its checkpoint (same data and flags)",
+    )
+
+
+def open_run(args: argparse.Namespace, config: dict[str, Any], same: list[str]) -> Path:
+    """The run folder: a new one (config.json written), or with --resume the interrupted one.
+
+    Resuming checks that the ``same`` parts of ``config`` match the saved config.json; the fit
+    loop checks the training settings against its checkpoint.
+    """
+    out = Path(args.out)
+    if not args.resume:
+        prepare_run_dir(out, overwrite=args.overwrite)
+        write_json(out / "config.json", {**config, "versions": environment()})
+        return out
+    saved = read_json(out / "config.json")
+    fresh = json.loads(json.dumps(config))
+    for key in same:
+        if saved.get(key) != fresh.get(key):
+            raise UserError(
+                f"--resume: the {key} settings differ from '{out / 'config.json'}'; give the "
+                "data and flags the run started with"
+            )
+    return out
+
+
+def checkpointing(args: argparse.Namespace, out: Path, command: str) -> dict[str, Any]:
+    """The checkpoint options of ``fit`` for a command run into ``out``."""
+    hint = f"the same '{command}' command with --resume"
+    return {
+        "run_dir": out,
+        "resume": args.resume,
+        "checkpoint_every": args.checkpoint_every or 0,
+        "resume_hint": hint,
+    }
 
 
 def _register_sample(actions: argparse._SubParsersAction) -> None:
@@ -151,10 +195,11 @@ def run_train(args: argparse.Namespace) -> int:
     text = read_text(args.data)
     train_text, val_text = split_text(text, lm.config.val_fraction)
     check_trainable(len(train_text), len(val_text), lm.config.train.batch_size, lm.config.seq_len)
-    out = prepare_run_dir(Path(args.out), overwrite=args.overwrite)
-    config = {"data": args.data, "lm": asdict(lm.config), "versions": environment()}
-    write_json(out / "config.json", config)
-    lm.fit(text)
+    cfg = lm.config
+    text_config = {"seq_len": cfg.seq_len, "val_fraction": cfg.val_fraction, "steps": cfg.steps}
+    config = {"data": args.data, "model": asdict(cfg.model), "text": text_config}
+    out = open_run(args, {**config, "train": asdict(cfg.train)}, same=list(config))
+    lm.fit(text, **checkpointing(args, out, "rnnkit lm train"))
     lm.save(out)
     sample = lm.sample(length=SAMPLE_LENGTH, temperature=SAMPLE_TEMPERATURE, seed=args.seed)
     (out / "sample.txt").write_text(sample, encoding="utf-8")
