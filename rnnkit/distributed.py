@@ -38,7 +38,10 @@ def is_distributed() -> bool:
 
 
 def rank() -> int:
-    return dist.get_rank() if is_distributed() else 0
+    """This process's rank; under torchrun, known from RANK before the group starts too."""
+    if is_distributed():
+        return dist.get_rank()
+    return int(os.environ["RANK"]) if launched_by_torchrun() else 0
 
 
 def world_size() -> int:

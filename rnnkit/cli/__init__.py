@@ -16,6 +16,7 @@ from rnnkit.cli import classify, demo, forecast, text
 from rnnkit.cli import compare as compare_cli
 from rnnkit.cli import export as export_cli
 from rnnkit.cli.common import Parser
+from rnnkit.cli.config_file import apply_config
 from rnnkit.errors import UserError
 from rnnkit.interrupts import TrainingInterrupted
 
@@ -37,8 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
+        if getattr(args, "config", None):
+            args = apply_config(args, lambda: parser.parse_args(argv))
         return int(args.func(args))
     except (UserError, argparse.ArgumentTypeError) as err:
         message = " ".join(str(err).split())  # always one line

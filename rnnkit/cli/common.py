@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import torch
 
+from rnnkit.cli.config_file import add_config_flag
 from rnnkit.models import BACKENDS, CELLS, ModelConfig
 from rnnkit.train import PRECISIONS, TrainConfig
 
@@ -122,6 +123,7 @@ def add_backend_flag(group: argparse._ActionsContainer) -> None:
 def add_train_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
     """The training group: epochs, batch size, lr, clipping, patience, seed, device, precision,
     compile, checkpoints, threads."""
+    add_config_flag(parser)
     group = parser.add_argument_group("training")
     group.add_argument(
         "--epochs",

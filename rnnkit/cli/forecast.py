@@ -84,10 +84,9 @@ def run_train(args: argparse.Namespace) -> int:
             prepare_run_dir(out, overwrite=args.overwrite)
     every = args.checkpoint_every or 0
     metrics = train_run(spec, config, test, out, resume=bool(args.resume), checkpoint_every=every)
-    print(format_report(metrics["test"]))
-    print(
-        f"\nwrote {out}/ (model, metrics.json, forecast.png); forecast with: rnnkit predict {out}"
-    )
+    if writes_files():  # under torchrun, rank 0 alone reports
+        print(format_report(metrics["test"]))
+        print(f"\nwrote {out}/ (model, metrics.json, forecast.png); forecast: rnnkit predict {out}")
     return 0
 
 
@@ -159,6 +158,8 @@ def run_backtest(args: argparse.Namespace) -> int:
         prepare_run_dir(out, overwrite=args.overwrite)
     options = {"folds": args.folds, "step": args.step, "test_size": args.test_size}
     result = backtest_run(spec, config, out, refit=args.refit, **options)
+    if not writes_files():  # under torchrun, rank 0 alone reports
+        return 0
     for k, fold in enumerate(result.folds):
         print(
             f"fold {k + 1} (cut-off {fold.cutoff}): model MASE {fold.metrics['model']['mase']:.3f}"

@@ -9,7 +9,6 @@ main process writes (torchrun).
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +44,8 @@ class DataSpec:
 
 
 def writes_files() -> bool:
-    """Rank 0 only, also before fit() has joined torchrun's process group (RANK is set then)."""
-    return is_main_process() and os.environ.get("RANK", "0") == "0"
+    """Rank 0 only, also before fit() has joined torchrun's process group."""
+    return is_main_process()
 
 
 def load_data(spec: DataSpec) -> tuple[pd.DataFrame, Columns, int | None]:
