@@ -92,8 +92,9 @@ class SeriesScaler:
 
     def inverse(self, scaled: np.ndarray, series: int) -> np.ndarray:
         """Undo :meth:`transform` for series ``series``."""
-        g = scaled * self.scale[series] + self.loc[series]
-        return np.where(self.log, np.exp(g), g)
+        g = np.asarray(scaled * self.scale[series] + self.loc[series])
+        g[..., self.log] = np.exp(g[..., self.log])  # exp only where log was taken
+        return g
 
     def extend(self, other: SeriesScaler) -> SeriesScaler:
         """This scaler's series followed by ``other``'s (same log mask)."""
