@@ -67,3 +67,22 @@ def test_last_hidden_takes_h_of_lstm_state() -> None:
     rnn = torch.nn.LSTM(2, 4, batch_first=True)
     output, state = rnn(torch.randn(3, 6, 2))
     assert torch.allclose(last_hidden(state, 1), output[:, -1])
+
+
+@pytest.mark.parametrize("cell", TORCH_CELLS)
+@pytest.mark.parametrize("source,target", [("rnnkit", "torch"), ("torch", "rnnkit")])
+def test_weights_trained_with_one_backend_predict_the_same_in_the_other(
+    cell: str, source: str, target: str
+) -> None:
+    from rnnkit.demo import DemoConfig, sine_examples
+    from rnnkit.train import TrainConfig, fit
+
+    train, val, test = sine_examples(DemoConfig(num_samples=200))
+    config = ModelConfig(cell=cell, backend=source, hidden_size=8, num_layers=2)
+    trained = SequenceModel(config)
+    fit(trained, train, val, TrainConfig(epochs=2, progress=False, log_every=0))
+    other = SequenceModel(ModelConfig(**{**config.__dict__, "backend": target}))
+    other.load_state_dict(trained.state_dict())
+    x, _ = test.tensors()
+    with torch.no_grad():
+        assert torch.allclose(trained.eval()(x), other.eval()(x), atol=1e-6)
