@@ -12,9 +12,10 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 log() { echo "$*" | tee -a "$OUT/summary.txt"; }
 timed() {  # timed NAME COMMAND...: wall seconds and exit code into the summary
   local name=$1; shift
-  local start=$(date +%s.%N)
+  local start=$(date +%s%N)
   "$@" > "$OUT/$name.log" 2>&1; local rc=$?
-  log "$(printf '%-34s rc=%s  %6.1f s' "$name" "$rc" "$(echo "$(date +%s.%N) - $start" | bc)")"
+  local ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  log "$(printf '%-34s rc=%s  %6d ms' "$name" "$rc" "$ms")"
 }
 : > "$OUT/summary.txt"
 log "card: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1)"
