@@ -74,3 +74,14 @@ def test_unwritable_out_is_one_line_exit_2(cli, tmp_path: Path) -> None:
 def test_python_dash_m_works(cli_process) -> None:
     result = cli_process("--version")
     assert result.code == 0 and "rnnkit" in result.out
+
+
+def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    """`rnnkit datasets | head -1`: the reader leaves early; no traceback."""
+    import subprocess
+    import sys
+
+    script = f"{sys.executable} -m rnnkit datasets | head -1 > {tmp_path / 'first'}"
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in proc.stderr and proc.stderr.strip() == "", proc.stderr
+    assert (tmp_path / "first").read_text().startswith("airpassengers")
