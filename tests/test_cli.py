@@ -92,3 +92,16 @@ def test_closed_pipe_is_quiet() -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and err.strip() == "", err
+
+
+def test_out_of_memory_is_one_line_exit_2(cli, tmp_path: Path) -> None:
+    # 2.4 TB of adding-problem inputs: the allocation fails at once
+    result = cli("compare", "--task", "adding", "--length", "100000000", "--out", tmp_path / "o")
+    assert_one_line_error(result)
+    assert "out of memory" in result.err
+
+
+def test_absurd_forecast_length_is_refused(cli, tmp_path: Path) -> None:
+    result = cli("predict", tmp_path, "--steps", "100000000")
+    assert_one_line_error(result)
+    assert "100000" in result.err

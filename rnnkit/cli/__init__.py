@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether a torch RuntimeError is a failed allocation (CPU or CUDA)."""
+    text = str(err)
+    return "can't allocate memory" in text or "out of memory" in text.lower()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
@@ -54,6 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
+    except (MemoryError, RuntimeError) as err:  # torch reports failed allocations as RuntimeError
+        if not isinstance(err, MemoryError) and not is_out_of_memory(err):
+            raise
+        print(
+            "rnnkit: error: out of memory; use smaller sizes (--batch-size, --length, "
+            "--hidden-size, --window, --steps) or a machine with more memory",
+            file=sys.stderr,
+        )
+        return 2
     except BrokenPipeError:  # `rnnkit datasets | head`: the reader left; stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so that the exit-time flush cannot fail again

@@ -40,6 +40,19 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+MAX_FORECAST_STEPS = 100_000  # beyond this a forecast is a mistake (or a job for pieces)
+
+
+def forecast_steps(text: str) -> int:
+    """A positive number of forecast steps, at most MAX_FORECAST_STEPS."""
+    value = positive_int(text)
+    if value > MAX_FORECAST_STEPS:
+        raise argparse.ArgumentTypeError(
+            f"{value} steps is more than the {MAX_FORECAST_STEPS} rnnkit forecasts in one call"
+        )
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

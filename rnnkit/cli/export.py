@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rnnkit.cli.common import positive_int
+from rnnkit.cli.common import forecast_steps
 from rnnkit.export import FORMATS, check_target, default_path, require_onnx
 
 
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--steps",
-        type=positive_int,
+        type=forecast_steps,
         help="steps forecast per call (default: the horizon; recursive: one season)",
     )
     parser.add_argument(

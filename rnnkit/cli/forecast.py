@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnkit.cli.common import add_output_flags, name_list, positive_int
+from rnnkit.cli.common import add_output_flags, forecast_steps, name_list, positive_int
 from rnnkit.cli.forecast_flags import (
     add_all_model_flags,
     data_spec,
@@ -100,7 +100,7 @@ def register_predict(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run", metavar="RUN", help="a run folder written by 'rnnkit train'")
     parser.add_argument("--data", help="CSV/Parquet file (or dataset) to forecast from")
     parser.add_argument("--sep", help="CSV separator (default: detected)")
-    parser.add_argument("--steps", type=positive_int, required=True, help="steps to forecast")
+    parser.add_argument("--steps", type=forecast_steps, required=True, help="steps to forecast")
     parser.add_argument("--ids", type=name_list, help="comma-separated series ids (default: all)")
     parser.add_argument("--out", help="write the forecasts to this .csv or .parquet file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
