@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from rnnkit.data import Examples, chronological_split, sine_wave, sliding_windows
+from rnnkit.data import Examples, sine_windows
 from rnnkit.metrics import last_value_forecast, regression_report
 from rnnkit.models import ModelConfig, SequenceModel, count_parameters
 from rnnkit.plots import plot_learning_curves, plot_predictions
@@ -55,11 +55,9 @@ class CellResult:
 
 def sine_examples(config: DemoConfig) -> tuple[Examples, Examples, Examples]:
     """Train, validation and test windows of the tutorial's sine (chronological)."""
-    series = sine_wave(config.num_samples)  # (num_samples,)
-    x, y = sliding_windows(series, config.window)  # (N, window, 1), (N, 1, 1): views
-    examples = Examples(x, y.reshape(-1, 1))  # targets (N, 1)
-    split = chronological_split(len(examples), test=config.test_fraction, val=config.val_fraction)
-    return examples.subset(split.train), examples.subset(split.val), examples.subset(split.test)
+    return sine_windows(
+        config.num_samples, config.window, test=config.test_fraction, val=config.val_fraction
+    )
 
 
 @torch.inference_mode()

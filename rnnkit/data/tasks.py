@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.data.windows import Examples, chronological_split, sliding_windows
+from rnnkit.data.sine import sine_windows
+from rnnkit.data.windows import Examples
 from rnnkit.errors import UserError, unknown
 from rnnkit.metrics import last_value_forecast, mse
 from rnnkit.train import Batch, regression_loss
@@ -142,14 +143,9 @@ def _mse(y_true: Tensor, y_pred: Tensor) -> float:
 
 def sine_task(length: int, sizes: TaskSizes, seed: int) -> TaskData:
     """The tutorial's sine (1000 points, 80/20 chronological split, validation tail)."""
-    from rnnkit.data.sine import sine_wave
-
     if length < 1:
         raise UserError(f"the sine task needs --length >= 1 (the window), got {length}")
-    x, y = sliding_windows(sine_wave(1000), length)  # (N, length, 1), (N, 1, 1): views
-    examples = Examples(x, y.reshape(-1, 1))
-    split = chronological_split(len(examples), test=0.2, val=0.1)
-    train, val, test = (examples.subset(s) for s in (split.train, split.val, split.test))
+    train, val, test = sine_windows(1000, length)  # the tutorial's data and split
     last = {
         name: _mse(s.tensors()[1], torch.as_tensor(last_value_forecast(s.tensors()[0])))
         for name, s in (("val", val), ("test", test))
