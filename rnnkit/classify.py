@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnkit.classify_data import (
@@ -30,7 +29,7 @@ from rnnkit.errors import UserError
 from rnnkit.metrics import accuracy, confusion_matrix, macro_f1
 from rnnkit.models import ModelConfig, SequenceModel, count_parameters, last_hidden, resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
-from rnnkit.train import Batch, History, TrainConfig, fit
+from rnnkit.train import History, TrainConfig, classification_loss, fit
 
 KIND = "sequence_classifier"
 
@@ -48,12 +47,6 @@ class PackedSequenceModel(SequenceModel):
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         _, state = self.rnn(packed)  # h_n in the batch's original row order
         return self.head(last_hidden(state, self.num_directions))  # (batch, classes)
-
-
-def classification_loss(model: nn.Module, batch: Batch) -> Tensor:
-    """Cross-entropy of the packed model's logits against the class ids."""
-    x, lengths, y = batch
-    return F.cross_entropy(model(x, lengths), y)
 
 
 @dataclass

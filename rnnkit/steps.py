@@ -179,6 +179,15 @@ def regression_loss(model: nn.Module, batch: Batch) -> Tensor:
     return F.mse_loss(prediction, y.reshape(prediction.shape))
 
 
+def classification_loss(model: nn.Module, batch: Batch) -> Tensor:
+    """Cross-entropy of ``model(*inputs)`` logits (batch, classes) against class ids (batch,).
+
+    The batch is ``(*inputs, y)``: ``(x, y)``, or ``(x, lengths, y)`` for a packed model.
+    """
+    *inputs, y = batch
+    return F.cross_entropy(model(*inputs), y)
+
+
 def cosine_lr(epoch: int, config: TrainConfig) -> float:
     """Learning rate for ``epoch``: linear warm-up, then cosine decay to lr * min_lr_ratio."""
     if epoch < config.warmup_epochs:

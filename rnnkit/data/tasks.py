@@ -22,20 +22,19 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from rnnkit.data.sine import sine_windows
 from rnnkit.data.windows import Examples
 from rnnkit.errors import UserError, unknown
 from rnnkit.metrics import last_value_forecast, mse
-from rnnkit.train import Batch, regression_loss
+from rnnkit.train import LossFn, classification_loss, regression_loss
 
 __all__ = [
     "TASKS",
     "TaskData",
     "TaskSizes",
     "adding_problem",
-    "classification_loss",
     "delayed_recall",
     "make_task",
 ]
@@ -76,12 +75,6 @@ def delayed_recall(
     return x, drawn[:, 0].clone()  # (n,) class indices
 
 
-def classification_loss(model: nn.Module, batch: Batch) -> Tensor:
-    """Cross-entropy of the model's logits (batch, classes) against class indices (batch,)."""
-    x, y = batch
-    return F.cross_entropy(model(x), y)
-
-
 def error_rate(y_true: Tensor, logits: Tensor) -> float:
     """Fraction of examples whose arg-max class is wrong."""
     return float((logits.argmax(dim=-1) != y_true).float().mean())
@@ -111,7 +104,7 @@ class TaskData:
     test: Examples
     input_size: int  # features per step
     output_size: int  # model outputs (1 for regression, classes for classification)
-    loss_fn: Callable[[nn.Module, Batch], Tensor]  # what training minimises
+    loss_fn: LossFn  # what training minimises
     metric_name: str  # "mse" or "error rate": lower is better
     metric: Callable[[Tensor, Tensor], float]  # (targets, model outputs) -> metric
     baseline_name: str  # what the trivial baseline does
