@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from rnnkit import distributed
 from rnnkit.errors import UserError
-from rnnkit.runs import _plain, atomic_write, environment, load_weights_into
+from rnnkit.runs import _plain, atomic_write, check_format, environment, load_weights_into
 from rnnkit.steps import LoopState, TrainingRun, diverged_error, seed_everything
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -180,14 +180,9 @@ def read_checkpoint(run_dir: str | Path) -> tuple[dict[str, Tensor], dict[str, A
     except (SafetensorError, OSError, ValueError, RuntimeError, KeyError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UserError(f"'{path}' is not an rnnkit training checkpoint ({reason})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise UserError(f"'{path}' is not an rnnkit training checkpoint")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise UserError(
-            f"'{path}' was written in checkpoint format {version}, newer than this rnnkit reads "
-            f"(format {FORMAT_VERSION}); upgrade rnnkit"
-        )
+    meta = check_format(
+        meta, fmt=FORMAT, version=FORMAT_VERSION, source=path, what="training checkpoint"
+    )
     return tensors, meta
 
 

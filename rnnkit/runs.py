@@ -132,6 +132,19 @@ def save_model(
     write_json(run_dir / f"{name}.json", {**header, **meta})
 
 
+def check_format(meta: Any, *, fmt: str, version: int, source: Path, what: str) -> dict[str, Any]:
+    """``meta`` if it is an rnnkit ``what`` (format ``fmt``) no newer than ``version``."""
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise UserError(f"'{source}' is not an rnnkit {what}")
+    found = meta.get("format_version")
+    if not isinstance(found, int) or found > version:
+        raise UserError(
+            f"'{source}' was written in {what} format {found}, newer than this rnnkit "
+            f"({__version__}) reads (format {version}); upgrade rnnkit"
+        )
+    return meta
+
+
 def load_model_files(
     run_dir: str | Path, *, kind: str | None = None, name: str = "model"
 ) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -143,15 +156,14 @@ def load_model_files(
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"run folder '{run_dir}' does not exist")
-    meta = read_json(run_dir / f"{name}.json")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise UserError(f"'{run_dir / (name + '.json')}' is not an rnnkit model description")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise UserError(
-            f"'{run_dir}' was saved in model format {version}, newer than this rnnkit "
-            f"({__version__}) reads (format {FORMAT_VERSION}); upgrade rnnkit"
-        )
+    description = run_dir / f"{name}.json"
+    meta = check_format(
+        read_json(description),
+        fmt=FORMAT,
+        version=FORMAT_VERSION,
+        source=description,
+        what="model description",
+    )
     if kind is not None and meta.get("kind") != kind:
         raise UserError(f"'{run_dir}' holds a {meta.get('kind')!r} model, not a {kind!r} model")
     weights = run_dir / f"{name}.safetensors"
