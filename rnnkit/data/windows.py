@@ -67,6 +67,20 @@ def chronological_split(n: int, *, test: float | int = 0.2, val: float = 0.1) ->
     return Split(train=slice(0, cut), val=slice(cut, n_trainval), test=slice(n_trainval, n))
 
 
+def batch_positions(
+    n: int,
+    batch_size: int,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    order: Tensor | None = None,
+) -> Iterator[Tensor]:
+    """Positions 0..n-1 in batches: in order, shuffled, or in the given ``order`` (e.g. DDP)."""
+    if order is None:
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    for start in range(0, int(order.shape[0]), batch_size):
+        yield order[start : start + batch_size]
+
+
 class Examples:
     """Aligned inputs and targets served in mini-batches.
 
@@ -122,9 +136,6 @@ class Examples:
         order: Tensor | None = None,
     ) -> Iterator[tuple[Tensor, Tensor]]:
         """Yield ``(x, y)`` batches; ``order`` (positions) overrides shuffling, e.g. for DDP."""
-        if order is None:
-            n = len(self)
-            order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-        for start in range(0, int(order.shape[0]), batch_size):
-            rows = self._lookup(order[start : start + batch_size])
+        for positions in batch_positions(len(self), batch_size, shuffle, generator, order):
+            rows = self._lookup(positions)
             yield self.x[rows], self.y[rows]

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnkit.data.windows import batch_positions
 from rnnkit.errors import UserError
 
 
@@ -98,8 +99,5 @@ class SeriesWindows:
         order: Tensor | None = None,
     ) -> Iterator[tuple[Tensor, ...]]:
         """Yield batches in order, shuffled, or in the given ``order`` (positions, e.g. DDP)."""
-        if order is None:
-            n = len(self)
-            order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-        for start in range(0, int(order.shape[0]), batch_size):
-            yield self.batch(order[start : start + batch_size])
+        for positions in batch_positions(len(self), batch_size, shuffle, generator, order):
+            yield self.batch(positions)
