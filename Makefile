@@ -31,6 +31,7 @@ lint: dev
 	$(VENV)/bin/ruff check rnnkit tests benchmarks
 	$(VENV)/bin/ruff format --check rnnkit tests benchmarks
 	$(VENV)/bin/mypy rnnkit
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(PY) benchmarks/run_all.py

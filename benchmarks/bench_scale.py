@@ -23,9 +23,9 @@ from typing import Any
 import torch
 
 from rnnkit.data import Examples, chronological_split, sliding_windows
-from rnnkit.distributed import Context, epoch_batches
 from rnnkit.models import ModelConfig, SequenceModel
-from rnnkit.train import regression_loss, to_device, train_step
+from rnnkit.training import regression_loss, to_device, train_step
+from rnnkit.training.distributed import Context, epoch_batches
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run_all import describe, format_rows, machine  # noqa: E402

@@ -23,9 +23,9 @@ from typing import Any
 
 import torch
 
-from rnnkit.demo import DemoConfig, sine_examples
+from rnnkit.compare.demo import DemoConfig, sine_examples
 from rnnkit.models import CELLS, ModelConfig, SequenceModel
-from rnnkit.train import (
+from rnnkit.training import (
     LoopState,
     TrainConfig,
     cosine_lr,
@@ -111,7 +111,7 @@ def to_target(cell: str) -> dict[str, Any]:
 
 def child_ddp(epochs: int) -> None:
     """(Under torchrun) train on a long sine; rank 0 prints windows per second."""
-    from rnnkit.distributed import is_main_process
+    from rnnkit.training.distributed import is_main_process
 
     torch.set_num_threads(1)
     train, _, _ = sine_examples(DemoConfig(num_samples=8000))

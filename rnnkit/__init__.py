@@ -3,10 +3,10 @@
 from rnnkit._version import __version__
 from rnnkit.classify import SequenceClassifier
 from rnnkit.errors import UserError
-from rnnkit.forecast import Forecaster
+from rnnkit.forecasting import Forecaster
 from rnnkit.models import CELLS, ModelConfig, SequenceModel, make_recurrent
 from rnnkit.text import CharLM
-from rnnkit.train import History, TrainConfig, fit
+from rnnkit.training import History, TrainConfig, fit
 
 __all__ = [
     "CELLS",

@@ -136,6 +136,16 @@ class SequenceModel(nn.Module):
         return self.head(last_hidden(state, self.num_directions))  # (batch, output_size)
 
 
+@torch.inference_mode()
+def predict(model: SequenceModel, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """Model outputs for all windows ``x`` (N, window, features) -> (N, outputs), in eval mode."""
+    model.eval()
+    device = next(model.parameters()).device
+    return torch.cat(
+        [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    )
+
+
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

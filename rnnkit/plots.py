@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from rnnkit.train import History
+from rnnkit.training import History
 
 
 def _grid(n: int, width: float = 5.0, height: float = 3.2) -> tuple[Figure, list]:

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.train import TrainConfig
+from rnnkit.training import TrainConfig
 
 # Tiny models run fastest, and most predictably on a shared 2-core machine, on one thread.
 torch.set_num_threads(1)

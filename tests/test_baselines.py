@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnkit.baselines import drift, naive, seasonal_naive
 from rnnkit.errors import UserError
+from rnnkit.forecasting.baselines import drift, naive, seasonal_naive
 from rnnkit.forecasting.evaluation import average, coverage, report, scores
 
 HISTORY = np.array([1.0, 2.0, 4.0, 3.0, 5.0, 7.0])

@@ -12,10 +12,9 @@ import torch
 from safetensors import safe_open
 from torch import Tensor, nn
 
-from rnnkit.checkpoint import CHECKPOINT, read_checkpoint
 from rnnkit.data import Examples, sliding_windows
 from rnnkit.errors import UserError
-from rnnkit.train import (
+from rnnkit.training import (
     Batch,
     TrainConfig,
     TrainingDiverged,
@@ -23,6 +22,7 @@ from rnnkit.train import (
     fit,
     regression_loss,
 )
+from rnnkit.training.checkpoint import CHECKPOINT, read_checkpoint
 from tests.train_driver import options, train
 
 

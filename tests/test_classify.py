@@ -10,13 +10,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.classify import ClassifierConfig, PackedSequenceModel, SequenceClassifier
-from rnnkit.classify_data import PaddedBatches, Scaler, TableSpec, extract, stratified_split
-from rnnkit.classify_eval import holdout_test, majority_class, nearest_neighbour
+from rnnkit.classify.classifier import ClassifierConfig, PackedSequenceModel, SequenceClassifier
+from rnnkit.classify.data import PaddedBatches, Scaler, TableSpec, extract, stratified_split
+from rnnkit.classify.evaluation import holdout_test, majority_class, nearest_neighbour
 from rnnkit.errors import UserError
 from rnnkit.metrics import accuracy, confusion_matrix, macro_f1
 from rnnkit.models import CELLS, ModelConfig
-from rnnkit.train import TrainConfig
+from rnnkit.training import TrainConfig
 
 CELL_BACKENDS = [(cell, backend) for cell in CELLS for backend in CELLS[cell]]
 
@@ -227,7 +227,7 @@ def test_one_class_is_a_user_error() -> None:
 
 
 def test_loading_another_kind_is_a_user_error(tmp_path: Path) -> None:
-    from rnnkit.text import CharLM
+    from rnnkit.text.charlm import CharLM
 
     lm = CharLM("gru", hidden_size=4, embed_size=2, seq_len=4, steps=1, device="cpu")
     lm.config.train = TrainConfig(batch_size=2, progress=False)

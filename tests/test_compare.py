@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rnnkit.compare_measure import hidden_for_budget, memory_bytes
+from rnnkit.compare.measure import hidden_for_budget, memory_bytes
 from rnnkit.data.tasks import TaskSizes, make_task
 from rnnkit.models import CELLS, ModelConfig, SequenceModel, count_parameters
 from tests.conftest import assert_one_line_error

@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from rnnkit.compare.diagnose import hidden_state_gradients
 from rnnkit.data.tasks import adding_problem
-from rnnkit.diagnose import hidden_state_gradients
 from rnnkit.models import ModelConfig, SequenceModel, last_hidden
 from tests.conftest import assert_one_line_error
 

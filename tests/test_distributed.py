@@ -11,10 +11,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from rnnkit.checkpoint import load_checkpoint
 from rnnkit.data import Examples, sliding_windows
-from rnnkit.distributed import Context, EpochOrder, epoch_batches, steps_per_epoch
 from rnnkit.models import ModelConfig, SequenceModel
+from rnnkit.training.checkpoint import load_checkpoint
+from rnnkit.training.distributed import Context, EpochOrder, epoch_batches, steps_per_epoch
 from tests.train_driver import options, train
 
 DRIVER = Path(__file__).with_name("train_driver.py")

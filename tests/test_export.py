@@ -19,9 +19,9 @@ from safetensors.torch import load_file, save_file
 
 from rnnkit.cli import main
 from rnnkit.errors import UserError
-from rnnkit.forecast import Forecaster
-from rnnkit.text import CharLM
-from rnnkit.train import TrainConfig
+from rnnkit.forecasting.forecaster import Forecaster
+from rnnkit.text.charlm import CharLM
+from rnnkit.training import TrainConfig
 from tests.conftest import assert_one_line_error
 
 STEPS = 6  # more than the direct horizon (4): the loop runs in every model

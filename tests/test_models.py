@@ -74,8 +74,8 @@ def test_last_hidden_takes_h_of_lstm_state() -> None:
 def test_weights_trained_with_one_backend_predict_the_same_in_the_other(
     cell: str, source: str, target: str
 ) -> None:
-    from rnnkit.demo import DemoConfig, sine_examples
-    from rnnkit.train import TrainConfig, fit
+    from rnnkit.compare.demo import DemoConfig, sine_examples
+    from rnnkit.training import TrainConfig, fit
 
     train, val, test = sine_examples(DemoConfig(num_samples=200))
     config = ModelConfig(cell=cell, backend=source, hidden_size=8, num_layers=2)

@@ -10,7 +10,7 @@ from torch import nn
 
 import rnnkit.nn as rn
 from rnnkit.nn._gru_kernel import GRURecurrence
-from rnnkit.nn._testing import assert_same_as_torch
+from tests.nn_helpers import assert_same_as_torch
 
 # (batch_first, bias) only as two pairs: each flag is exercised both ways at half the cost.
 GRID = [

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from rnnkit.checkpoint import CHECKPOINT, read_checkpoint
 from rnnkit.errors import UserError
+from rnnkit.training.checkpoint import CHECKPOINT, read_checkpoint
 from tests.train_driver import options, train
 
 DRIVER = Path(__file__).with_name("train_driver.py")

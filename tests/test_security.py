@@ -16,10 +16,10 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from rnnkit.checkpoint import CHECKPOINT, load_checkpoint, read_checkpoint
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, SequenceModel
 from rnnkit.runs import load_model_files, load_weights_into, save_model
+from rnnkit.training.checkpoint import CHECKPOINT, load_checkpoint, read_checkpoint
 from tests.train_driver import options, train
 
 

@@ -10,10 +10,10 @@ import torch
 
 from rnnkit.errors import UserError
 from rnnkit.models import CELLS, ModelConfig
-from rnnkit.text import CharLM, CharLMConfig
-from rnnkit.text_data import TextStreams, Vocabulary, ngram_bits_per_char, read_text, split_text
-from rnnkit.text_model import CharLMNet, StatefulLMLoss, detach_state
-from rnnkit.train import TrainConfig
+from rnnkit.text.charlm import CharLM, CharLMConfig
+from rnnkit.text.data import TextStreams, Vocabulary, ngram_bits_per_char, read_text, split_text
+from rnnkit.text.model import CharLMNet, StatefulLMLoss, detach_state
+from rnnkit.training import TrainConfig
 
 CELL_BACKENDS = [(cell, backend) for cell in CELLS for backend in CELLS[cell]]
 PERIODIC = "the cat sat on the mat. " * 60  # 1440 characters

@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 import torch
 
+from rnnkit.compare.demo import DemoConfig, sine_examples
 from rnnkit.data import Examples, sliding_windows
-from rnnkit.demo import DemoConfig, sine_examples
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, SequenceModel
-from rnnkit.train import TrainConfig, TrainingDiverged, cosine_lr, evaluate, fit, use_bf16
+from rnnkit.training import TrainConfig, TrainingDiverged, cosine_lr, evaluate, fit, use_bf16
 
 
 def sine_data() -> tuple[Examples, Examples, Examples]:

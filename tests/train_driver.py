@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from rnnkit.demo import DemoConfig, sine_examples
-from rnnkit.distributed import is_main_process
+from rnnkit.compare.demo import DemoConfig, sine_examples
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, SequenceModel
-from rnnkit.train import LossFn, TrainConfig, TrainingInterrupted, fit, regression_loss
+from rnnkit.training import LossFn, TrainConfig, TrainingInterrupted, fit, regression_loss
+from rnnkit.training.distributed import is_main_process
 
 RESUME_HINT = "python tests/train_driver.py RUN --resume"
 

@@ -19,7 +19,7 @@ from rnnkit.cli import export as export_cli
 from rnnkit.cli.common import Parser
 from rnnkit.cli.config_file import apply_config
 from rnnkit.errors import UserError
-from rnnkit.interrupts import TrainingInterrupted
+from rnnkit.training.interrupts import TrainingInterrupted
 
 COMMANDS = [demo, forecast, text, classify, compare_cli, export_cli]
 

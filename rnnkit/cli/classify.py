@@ -7,9 +7,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from rnnkit.classify import ClassifierConfig, SequenceClassifier
-from rnnkit.classify_data import FORMATS, SequenceSet, TableSpec, extract, read_table
-from rnnkit.classify_eval import holdout_test
+from rnnkit.classify.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.classify.data import FORMATS, SequenceSet, TableSpec, extract, read_table
+from rnnkit.classify.evaluation import holdout_test
 from rnnkit.cli.common import (
     add_model_flags,
     add_output_flags,

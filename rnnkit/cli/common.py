@@ -10,7 +10,7 @@ import torch
 
 from rnnkit.cli.config_file import add_config_flag
 from rnnkit.models import BACKENDS, CELLS, ModelConfig
-from rnnkit.train import PRECISIONS, TrainConfig
+from rnnkit.training import PRECISIONS, TrainConfig
 
 
 class Parser(argparse.ArgumentParser):

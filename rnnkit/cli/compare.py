@@ -19,15 +19,15 @@ from rnnkit.cli.common import (
     positive_float,
     positive_int,
 )
-from rnnkit.compare import CompareConfig, build_task, check_cells, format_table, run_compare
-from rnnkit.compare_series import SeriesTask, load_series_task
+from rnnkit.compare.diagnose import GradientConfig, diagnose_gradients, format_gradients
+from rnnkit.compare.series import SeriesTask, load_series_task
+from rnnkit.compare.suite import CompareConfig, build_task, check_cells, format_table, run_compare
 from rnnkit.data.datasets import DATASETS, is_dataset
 from rnnkit.data.tasks import TASKS, TaskData
-from rnnkit.diagnose import GradientConfig, diagnose_gradients, format_gradients
 from rnnkit.errors import UserError, unknown
 from rnnkit.models import CELLS, resolve_device
 from rnnkit.runs import prepare_run_dir
-from rnnkit.train import TrainConfig
+from rnnkit.training import TrainConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -15,7 +15,7 @@ from rnnkit.cli.common import (
     positive_int,
     train_config,
 )
-from rnnkit.demo import DemoConfig, format_table, run_demo
+from rnnkit.compare.demo import DemoConfig, format_table, run_demo
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, SequenceModel, resolve_device
 from rnnkit.runs import prepare_run_dir

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from rnnkit.cli.common import forecast_steps
-from rnnkit.export import FORMATS, check_target, default_path, require_onnx
+from rnnkit.forecasting.export import FORMATS, check_target, default_path, require_onnx
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from rnnkit.forecast import Forecaster
+    from rnnkit.forecasting.forecaster import Forecaster
 
     out = Path(args.out) if args.out else default_path(args.run, args.format)
     check_target(out, args.overwrite)  # before the slow part; an existing file stays untouched

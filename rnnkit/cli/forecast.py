@@ -21,8 +21,8 @@ from rnnkit.cli.forecast_flags import (
 from rnnkit.data.datasets import list_datasets, load_classification, load_series, load_text
 from rnnkit.data.io import load_table, write_table
 from rnnkit.errors import UserError
-from rnnkit.forecast import Forecaster
 from rnnkit.forecasting.evaluation import format_report
+from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.runner import (
     backtest_run,
     check_data,

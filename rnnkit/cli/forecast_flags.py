@@ -17,7 +17,7 @@ from rnnkit.forecasting.config import STRATEGIES, ForecasterConfig
 from rnnkit.forecasting.module import WINDOW_NORMS
 from rnnkit.forecasting.runner import DataSpec
 from rnnkit.models import ModelConfig
-from rnnkit.train import TrainConfig
+from rnnkit.training import TrainConfig
 
 DEFAULTS = ForecasterConfig()
 

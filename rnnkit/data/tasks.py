@@ -28,7 +28,7 @@ from rnnkit.data.sine import sine_windows
 from rnnkit.data.windows import Examples
 from rnnkit.errors import UserError, unknown
 from rnnkit.metrics import last_value_forecast, mse
-from rnnkit.train import LossFn, classification_loss, regression_loss
+from rnnkit.training import LossFn, classification_loss, regression_loss
 
 __all__ = [
     "TASKS",

@@ -21,7 +21,7 @@ from rnnkit.forecasting.evaluation import mean_report, report
 from rnnkit.forecasting.frames import Columns, as_frame, prepare
 
 if TYPE_CHECKING:
-    from rnnkit.forecast import Forecaster, Holdout
+    from rnnkit.forecasting.forecaster import Forecaster, Holdout
 
 
 @dataclass

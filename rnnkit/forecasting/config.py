@@ -10,7 +10,7 @@ from rnnkit.data.scaling import TRANSFORMS
 from rnnkit.errors import UserError, unknown
 from rnnkit.forecasting.module import LIKELIHOODS, WINDOW_NORMS
 from rnnkit.models import resolve_backend
-from rnnkit.train import TrainConfig
+from rnnkit.training import TrainConfig
 
 STRATEGIES = ("direct", "recursive")
 AUTO_STEPS = 450  # optimiser steps aimed at when epochs is None (AirPassengers: 150 epochs)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import metrics
-from rnnkit.baselines import BASELINES
+from rnnkit.forecasting.baselines import BASELINES
 
 METRICS = ("mae", "rmse", "mase", "smape", "mape")
 

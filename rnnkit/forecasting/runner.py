@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data.io import load_table, season_length
-from rnnkit.distributed import is_main_process
 from rnnkit.errors import UserError
-from rnnkit.forecast import Forecaster
 from rnnkit.forecasting.backtest import Backtest
 from rnnkit.forecasting.config import ForecasterConfig, resolve
 from rnnkit.forecasting.evaluation import report
+from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.frames import Columns, holdout_lengths, prepare
 from rnnkit.plots import plot_backtest, plot_forecast
 from rnnkit.runs import environment, read_json, write_json
+from rnnkit.training.distributed import is_main_process
 
 
 @dataclass

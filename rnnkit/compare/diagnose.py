@@ -24,11 +24,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.data.tasks import TaskSizes, make_task
-from rnnkit.demo import predict
-from rnnkit.models import ModelConfig, SequenceModel, last_hidden
+from rnnkit.models import ModelConfig, SequenceModel, last_hidden, predict
 from rnnkit.plots import plot_gradient_norms
 from rnnkit.runs import environment, write_json
-from rnnkit.train import TrainConfig, fit
+from rnnkit.training import TrainConfig, fit
 
 
 @dataclass

@@ -18,8 +18,8 @@ from torch import Tensor, nn
 
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, make_recurrent
-from rnnkit.text_data import TextStreams
-from rnnkit.train import Batch
+from rnnkit.text.data import TextStreams
+from rnnkit.training import Batch
 
 State = Tensor | tuple[Tensor, ...]
 

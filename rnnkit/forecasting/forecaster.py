@@ -20,7 +20,6 @@ import torch
 
 from rnnkit.data.io import SeriesData, season_length
 from rnnkit.data.scaling import SeriesScaler
-from rnnkit.distributed import is_main_process
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, Shape, resolve
 from rnnkit.forecasting.context import Context, build_context
@@ -30,7 +29,8 @@ from rnnkit.forecasting.module import ForecastLoss, ForecastModule, NetworkConfi
 from rnnkit.forecasting.training import training_windows
 from rnnkit.models import resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
-from rnnkit.train import History, fit
+from rnnkit.training import History, fit
+from rnnkit.training.distributed import is_main_process
 
 Data = pd.DataFrame | pd.Series
 KIND = "forecaster"
@@ -295,8 +295,8 @@ class Forecaster:
         steps: int | None = None,
         overwrite: bool = False,
     ) -> Path:
-        """Write the forecaster as one ONNX or TorchScript graph; see :mod:`rnnkit.export`."""
-        from rnnkit.export import export_forecaster
+        """Write the forecaster as one ONNX or TorchScript graph; see :mod:`.export`."""
+        from rnnkit.forecasting.export import export_forecaster
 
         return export_forecaster(self, path, format=format, steps=steps, overwrite=overwrite)
 

@@ -1,7 +1,7 @@
 """The character-level language model API: :class:`CharLM` (fit, sample, evaluate, save, load).
 
-The network and its stateful truncated-BPTT loss live in :mod:`rnnkit.text_model`; the text, its
-vocabulary, the parallel streams and the n-gram baselines in :mod:`rnnkit.text_data`. See
+The network and its stateful truncated-BPTT loss live in :mod:`rnnkit.text.model`; the text, its
+vocabulary, the parallel streams and the n-gram baselines in :mod:`rnnkit.text.data`. See
 docs/text-and-classification.md.
 """
 
@@ -19,15 +19,15 @@ from torch import Tensor
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, count_parameters, resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
-from rnnkit.text_data import (
+from rnnkit.text.data import (
     TextStreams,
     Vocabulary,
     check_trainable,
     ngram_bits_per_char,
     split_text,
 )
-from rnnkit.text_model import CharLMNet, State, StatefulLMLoss, bits_per_char
-from rnnkit.train import History, TrainConfig, fit
+from rnnkit.text.model import CharLMNet, State, StatefulLMLoss, bits_per_char
+from rnnkit.training import History, TrainConfig, fit
 
 KIND = "char_lm"
 

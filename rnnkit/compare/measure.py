@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.models import ModelConfig, SequenceModel, count_parameters
-from rnnkit.train import Batch, LossFn
+from rnnkit.training import Batch, LossFn
 
 
 def hidden_for_budget(model: ModelConfig, budget: int) -> int:

@@ -3,7 +3,7 @@
 For each cell and each seed: one training run through :func:`rnnkit.train.fit`, then the test
 metric, whether the run beat the task's trivial baseline decisively ("solved": test metric at
 most 10% of the baseline's on the synthetic tasks, 90% on a real series, see
-:mod:`rnnkit.compare_series`), parameters, seconds per epoch and peak memory. Memory is measured
+:mod:`rnnkit.compare.series`), parameters, seconds per epoch and peak memory. Memory is measured
 as ``torch.cuda.max_memory_allocated`` during training on CUDA; elsewhere it is the bytes of
 the tensors autograd saves for backward on one training batch (the activations) plus the
 parameters, their gradients and Adam's two moments, since the CPU allocator has no peak counter.
@@ -20,15 +20,14 @@ from typing import Any
 
 import torch
 
-from rnnkit.compare_measure import hidden_for_budget, memory_bytes
-from rnnkit.compare_series import SeriesTask, series_run
+from rnnkit.compare.measure import hidden_for_budget, memory_bytes
+from rnnkit.compare.series import SeriesTask, series_run
 from rnnkit.data.tasks import TaskData, TaskSizes, make_task
-from rnnkit.demo import predict
 from rnnkit.errors import UserError
-from rnnkit.models import ModelConfig, SequenceModel, count_parameters
+from rnnkit.models import ModelConfig, SequenceModel, count_parameters, predict
 from rnnkit.plots import plot_compare_curves
 from rnnkit.runs import environment, write_json
-from rnnkit.train import History, TrainConfig, fit
+from rnnkit.training import History, TrainConfig, fit
 
 
 @dataclass

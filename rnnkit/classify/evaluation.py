@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit.classify import SequenceClassifier, classification_report
-from rnnkit.classify_data import Scaler, SequenceSet, TableSpec, stratified_split
+from rnnkit.classify.classifier import SequenceClassifier, classification_report
+from rnnkit.classify.data import Scaler, SequenceSet, TableSpec, stratified_split
 from rnnkit.models import count_parameters
 
 

@@ -19,7 +19,7 @@ from rnnkit.models import CELLS, make_recurrent, resolve_backend
 from rnnkit.nn._min_base import MinRecurrentBase
 
 if TYPE_CHECKING:
-    from rnnkit.forecast import Forecaster
+    from rnnkit.forecasting.forecaster import Forecaster
 
 # ForecastModule's K = 5 columns hold the QUANTILES (0.025, 0.1, 0.5, 0.9, 0.975)
 MODULE_COLUMNS = ("lo_95", "lo_80", "forecast", "hi_80", "hi_95")

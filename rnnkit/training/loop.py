@@ -1,12 +1,12 @@
 """The fit loop: ``fit -> run_epoch -> train_step``, with checkpoints, resume, signals and DDP.
 
-The parts (config, history, one step, evaluation, schedule) live in :mod:`rnnkit.steps` and are
-re-exported here. With a run folder, the whole training state is checkpointed
-(:mod:`rnnkit.checkpoint`) at the end of every epoch and every ``checkpoint_every`` steps, and
+The parts live beside it in :mod:`rnnkit.training` (config, history, losses, state, one step,
+evaluation, the schedule). With a run folder, the whole training state is checkpointed
+(:mod:`.checkpoint`) at the end of every epoch and every ``checkpoint_every`` steps, and
 ``resume=True`` continues from it bit for bit. SIGINT/SIGTERM stop after the current step
-(:mod:`rnnkit.interrupts`); a NaN or infinite loss stops with TrainingDiverged before it reaches
-the weights or a checkpoint. Under ``torchrun`` the same code trains with DistributedDataParallel
-(:mod:`rnnkit.distributed`); only rank 0 writes.
+(:mod:`.interrupts`); a NaN or infinite loss stops with TrainingDiverged before it reaches the
+weights or a checkpoint. Under ``torchrun`` the same code trains with DistributedDataParallel
+(:mod:`.distributed`); only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -21,59 +21,26 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from rnnkit import distributed
-from rnnkit.checkpoint import checkpoint_path, resume_from, save
 from rnnkit.errors import UserError
-from rnnkit.interrupts import TrainingInterrupted, signal_name
-from rnnkit.steps import (
-    PRECISIONS,
-    Batch,
+from rnnkit.training import distributed
+from rnnkit.training.checkpoint import checkpoint_path, resume_from, save
+from rnnkit.training.config import TrainConfig
+from rnnkit.training.history import EpochRecord, History
+from rnnkit.training.interrupts import TrainingInterrupted, signal_name
+from rnnkit.training.losses import LossFn, regression_loss
+from rnnkit.training.state import TrainingDiverged, TrainingRun, diverged_error
+from rnnkit.training.step import (
     BatchSource,
-    EpochRecord,
-    History,
-    LoopState,
-    LossFn,
-    TrainConfig,
-    TrainingDiverged,
-    TrainingRun,
     _start_pass,
-    classification_loss,
     cosine_lr,
-    diverged_error,
     evaluate,
-    regression_loss,
     seed_everything,
     to_device,
     train_step,
     use_bf16,
 )
 
-__all__ = [
-    "PRECISIONS",
-    "Batch",
-    "BatchSource",
-    "EpochRecord",
-    "History",
-    "LoopState",
-    "LossFn",
-    "TrainConfig",
-    "TrainingDiverged",
-    "TrainingInterrupted",
-    "TrainingRun",
-    "checkpoint_path",
-    "cosine_lr",
-    "evaluate",
-    "fit",
-    "classification_loss",
-    "regression_loss",
-    "run_epoch",
-    "prepare",
-    "seed_everything",
-    "to_device",
-    "train_epochs",
-    "train_step",
-    "use_bf16",
-]
+__all__ = ["fit", "prepare", "run_epoch", "train_epochs"]
 
 
 def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.errors import UserError, unknown
-from rnnkit.export_graph import (
+from rnnkit.forecasting.export_graph import (
     ForecastGraph,
     exportable,
     forecast_noise,
@@ -39,7 +39,7 @@ from rnnkit.export_graph import (
 from rnnkit.runs import atomic_write, environment
 
 if TYPE_CHECKING:
-    from rnnkit.forecast import Forecaster
+    from rnnkit.forecasting.forecaster import Forecaster
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 EXTRA = "pip install 'rnnkit[onnx]'"

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnnkit.classify_data import (
+from rnnkit.classify.data import (
     PaddedBatches,
     Scaler,
     SequenceSet,
@@ -29,7 +29,7 @@ from rnnkit.errors import UserError
 from rnnkit.metrics import accuracy, confusion_matrix, macro_f1
 from rnnkit.models import ModelConfig, SequenceModel, count_parameters, last_hidden, resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
-from rnnkit.train import History, TrainConfig, classification_loss, fit
+from rnnkit.training import History, TrainConfig, classification_loss, fit
 
 KIND = "sequence_classifier"
 

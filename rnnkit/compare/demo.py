@@ -18,10 +18,10 @@ import torch
 
 from rnnkit.data import Examples, sine_windows
 from rnnkit.metrics import last_value_forecast, regression_report
-from rnnkit.models import ModelConfig, SequenceModel, count_parameters
+from rnnkit.models import ModelConfig, SequenceModel, count_parameters, predict
 from rnnkit.plots import plot_learning_curves, plot_predictions
 from rnnkit.runs import environment, save_model, write_json
-from rnnkit.train import History, TrainConfig, fit
+from rnnkit.training import History, TrainConfig, fit
 
 
 @dataclass
@@ -57,16 +57,6 @@ def sine_examples(config: DemoConfig) -> tuple[Examples, Examples, Examples]:
     """Train, validation and test windows of the tutorial's sine (chronological)."""
     return sine_windows(
         config.num_samples, config.window, test=config.test_fraction, val=config.val_fraction
-    )
-
-
-@torch.inference_mode()
-def predict(model: SequenceModel, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    """Model outputs for all windows ``x`` (N, window, features) -> (N, outputs), in eval mode."""
-    model.eval()
-    device = next(model.parameters()).device
-    return torch.cat(
-        [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
     )
 
 

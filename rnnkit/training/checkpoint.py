@@ -31,10 +31,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from rnnkit import distributed
 from rnnkit.errors import UserError
 from rnnkit.runs import _plain, atomic_write, check_format, environment, load_weights_into
-from rnnkit.steps import LoopState, TrainingRun, diverged_error, seed_everything
+from rnnkit.training import distributed
+from rnnkit.training.state import LoopState, TrainingRun, diverged_error
+from rnnkit.training.step import seed_everything
 
 CHECKPOINT = "checkpoint.safetensors"
 FORMAT = "rnnkit-training-state"

@@ -18,7 +18,7 @@ import torch
 
 from rnnkit.data.io import load_table
 from rnnkit.errors import UserError
-from rnnkit.forecast import Forecaster
+from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.models import count_parameters
 
 SERIES_SOLVED_FRACTION = 0.9

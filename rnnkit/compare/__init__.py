@@ -1,0 +1,1 @@
+"""Which cell when, measured: the task suite, measurements, gradient diagnosis and the demo."""
