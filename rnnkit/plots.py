@@ -119,7 +119,7 @@ def _forecast_panel(
 def plot_forecast(holdout: Any, path: str | Path, *, title: str = "", max_panels: int = 4) -> Path:
     """History, forecast, intervals and test truth: one panel per series (the first few).
 
-    ``holdout`` is a :class:`rnnkit.forecast.Holdout`.
+    ``holdout`` is a :class:`rnnkit.forecasting.fitted.Holdout`.
     """
     n = min(len(holdout.ids), max_panels)
     fig, axes = _grid(n, width=7.0, height=3.6)

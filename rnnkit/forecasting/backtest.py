@@ -10,18 +10,32 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from rnnkit.data.io import season_length
+from rnnkit.data.io import SeriesData, season_length
 from rnnkit.errors import UserError
+from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.evaluation import mean_report, report
+from rnnkit.forecasting.fitted import Holdout
 from rnnkit.forecasting.frames import Columns, as_frame, prepare
 
-if TYPE_CHECKING:
-    from rnnkit.forecasting.forecaster import Forecaster, Holdout
+
+class Refittable(Protocol):
+    """What a backtest needs of an estimator: its options, and fitting/holding out on series
+    (the Forecaster is one; ``type(model)(**options)`` makes a fresh one per fold)."""
+
+    config: ForecasterConfig
+    columns: Columns | None
+    shape: Shape | None
+
+    def fit_series(self, series: SeriesData, columns: Columns, lengths: np.ndarray) -> Any: ...
+
+    def holdout_series(
+        self, series: SeriesData, ends: np.ndarray, n_test: np.ndarray
+    ) -> Holdout: ...
 
 
 @dataclass
@@ -52,7 +66,7 @@ class Backtest:
 
 
 def backtest(
-    forecaster: Forecaster,
+    forecaster: Refittable,
     data: pd.DataFrame | pd.Series,
     *,
     columns: Columns | None = None,

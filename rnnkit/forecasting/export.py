@@ -1,6 +1,6 @@
 """Export a fitted Forecaster as one graph, raw window in, raw forecast out (ONNX, TorchScript).
 
-The exported graph is :class:`~rnnkit.export_graph.ForecastGraph`: the Forecaster's own
+The exported graph is :class:`~rnnkit.forecasting.export_graph.ForecastGraph`: the Forecaster's own
 :class:`~rnnkit.forecasting.module.ForecastModule` (input scaling, network, the recursive or
 direct multi-step loop, inverse scaling) traced for a fixed number of ``steps``, with the
 scaling statistics folded in (one series) or taken as inputs (several series). The file is
@@ -39,7 +39,7 @@ from rnnkit.forecasting.export_graph import (
 from rnnkit.runs import atomic_write, environment
 
 if TYPE_CHECKING:
-    from rnnkit.forecasting.forecaster import Forecaster
+    from rnnkit.forecasting.fitted import Fitted
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 EXTRA = "pip install 'rnnkit[onnx]'"
@@ -50,7 +50,7 @@ ONNX_OPSET = 17  # onnxruntime >= 1.13 runs it
 
 
 def default_path(run: str | Path, fmt: str) -> Path:
-    """RUN/forecaster.onnx or RUN/forecaster.pt."""
+    """RUN/fitted.onnx or RUN/fitted.pt."""
     check_format(fmt)
     return Path(run) / f"forecaster{FORMATS[fmt]}"
 
@@ -81,7 +81,7 @@ def require_onnx() -> None:
 
 
 def export_forecaster(
-    forecaster: Forecaster,
+    fitted: Fitted,
     path: str | Path,
     *,
     format: str = "onnx",
@@ -94,18 +94,18 @@ def export_forecaster(
     check_target(target, overwrite)
     if format == "onnx":
         require_onnx()
-    module, columns, shape, scaler, context = forecaster._fitted()
-    steps = default_steps(forecaster) if steps is None else steps
+    module, scaler, context = fitted.module, fitted.scaler, fitted.context
+    steps = default_steps(fitted) if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps <= 0:
         raise UserError(f"steps must be a positive integer, got {steps}")
     reference = copy.deepcopy(module).cpu().eval()
-    per_series = len(forecaster.ids) > 1
+    per_series = len(fitted.ids) > 1
     loc = scale = None
     if not per_series:  # one series: its statistics become constants of the graph
         loc, scale = torch.as_tensor(scaler.loc[:1]), torch.as_tensor(scaler.scale[:1])  # (1, F)
-    noise = forecast_noise(forecaster, int(steps))
+    noise = forecast_noise(fitted, int(steps))
     graph = ForecastGraph(exportable(reference), int(steps), loc, scale, noise).eval()
-    meta = describe(forecaster, int(steps), per_series, format)
+    meta = describe(fitted, int(steps), per_series, format)
     check = ForecastGraph(reference, int(steps), loc, scale, noise).eval()
     windows, locs, scales = context.raw.cpu(), context.loc.cpu(), context.scale.cpu()
     example = sample_inputs(windows, locs, scales, 2, per_series)
@@ -116,17 +116,17 @@ def export_forecaster(
     return target
 
 
-def default_steps(forecaster: Forecaster) -> int:
+def default_steps(fitted: Fitted) -> int:
     """Without --steps: the horizon (direct strategy) or one season (recursive)."""
-    assert forecaster.shape is not None
-    if forecaster.config.strategy == "direct":
-        return forecaster.shape.horizon
-    return max(forecaster.shape.season, 1)
+    assert fitted.shape is not None
+    if fitted.config.strategy == "direct":
+        return fitted.shape.horizon
+    return max(fitted.shape.season, 1)
 
 
-def describe(forecaster: Forecaster, steps: int, per_series: bool, fmt: str) -> dict[str, Any]:
+def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str, Any]:
     """The metadata stored in the file: inputs, outputs and what the model forecasts."""
-    module, columns, shape, _, _ = forecaster._fitted()
+    module, columns, shape = fitted.module, fitted.columns, fitted.shape
     features = [columns.target, *(columns.covariates or [])]
     f, w = len(features), shape.window
     inputs = [tensor_spec("window", ["batch", w, f], "raw values, oldest row first")]
@@ -150,16 +150,16 @@ def describe(forecaster: Forecaster, steps: int, per_series: bool, fmt: str) -> 
         "steps": steps,
         "horizon": shape.horizon,
         "season": shape.season,
-        "strategy": forecaster.config.strategy,
+        "strategy": fitted.config.strategy,
         "likelihood": module.config.likelihood,
         "cell": module.config.cell,
-        "frequency": forecaster.freq,
+        "frequency": fitted.freq,
         "target": columns.target,
         "covariates": list(columns.covariates or []),
         "features": features,
         "time_col": columns.time_col,
         "id_col": columns.id_col,
-        "scaling": scaling_description(forecaster, per_series),
+        "scaling": scaling_description(fitted, per_series),
         "versions": {"rnnkit": versions["rnnkit"], "torch": versions["torch"]},
     }
     return meta
@@ -169,13 +169,13 @@ def tensor_spec(name: str, shape: list[Any], meaning: str) -> dict[str, Any]:
     return {"name": name, "shape": shape, "dtype": "float32", "meaning": meaning}
 
 
-def scaling_description(forecaster: Forecaster, per_series: bool) -> dict[str, Any]:
+def scaling_description(fitted: Fitted, per_series: bool) -> dict[str, Any]:
     """How raw values are scaled: ``u = (g(x) - loc) / scale``, g = log where ``log``."""
-    assert forecaster.scaler is not None
-    scaler = forecaster.scaler
+    assert fitted.scaler is not None
+    scaler = fitted.scaler
     out: dict[str, Any] = {"log": scaler.log.tolist(), "folded": not per_series}
     if per_series:  # the fitted series' statistics, to pass as the loc/scale inputs
-        out.update(ids=forecaster.ids, loc=scaler.loc.tolist(), scale=scaler.scale.tolist())
+        out.update(ids=fitted.ids, loc=scaler.loc.tolist(), scale=scaler.scale.tolist())
     return out
 
 

@@ -19,7 +19,7 @@ from rnnkit.models import CELLS, make_recurrent, resolve_backend
 from rnnkit.nn._min_base import MinRecurrentBase
 
 if TYPE_CHECKING:
-    from rnnkit.forecasting.forecaster import Forecaster
+    from rnnkit.forecasting.fitted import Fitted
 
 # ForecastModule's K = 5 columns hold the QUANTILES (0.025, 0.1, 0.5, 0.9, 0.975)
 MODULE_COLUMNS = ("lo_95", "lo_80", "forecast", "hi_80", "hi_95")
@@ -68,17 +68,15 @@ def output_names(likelihood: str | None) -> list[str]:
     return list(OUTPUT_COLUMNS[:1] if likelihood is None else OUTPUT_COLUMNS)
 
 
-def forecast_noise(forecaster: Forecaster, steps: int) -> Tensor | None:
+def forecast_noise(fitted: Fitted, steps: int) -> Tensor | None:
     """The standard normals ``Forecaster.forecast_tensor`` draws, so both forecast alike."""
-    module = forecaster.module
+    module = fitted.module
     assert module is not None
     if module.config.likelihood != "gaussian" or module.blocks(steps) <= 1:
         return None
-    size = (forecaster.config.samples, module.blocks(steps) * module.config.horizon)
-    generator = torch.Generator(forecaster.device).manual_seed(forecaster.config.seed)
-    noise = torch.randn(
-        (*size, module.config.features), generator=generator, device=forecaster.device
-    )
+    size = (fitted.config.samples, module.blocks(steps) * module.config.horizon)
+    generator = torch.Generator(fitted.device).manual_seed(fitted.config.seed)
+    noise = torch.randn((*size, module.config.features), generator=generator, device=fitted.device)
     return noise.cpu()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,15 @@ import torch
 from rnnkit.data.io import SeriesData, season_length
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
+from rnnkit.forecasting.backtest import backtest
 from rnnkit.forecasting.config import ForecasterConfig, Shape, resolve
 from rnnkit.forecasting.context import Context, build_context
 from rnnkit.forecasting.evaluation import report
+from rnnkit.forecasting.export import export_forecaster
+from rnnkit.forecasting.fitted import Fitted, Holdout
 from rnnkit.forecasting.frames import Columns, as_frame, holdout_lengths, output_frame, prepare
 from rnnkit.forecasting.module import ForecastLoss, ForecastModule, NetworkConfig
+from rnnkit.forecasting.persist import restore
 from rnnkit.forecasting.training import training_windows
 from rnnkit.models import resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
@@ -34,18 +37,6 @@ from rnnkit.training.distributed import is_main_process
 
 Data = pd.DataFrame | pd.Series
 KIND = "forecaster"
-
-
-@dataclass
-class Holdout:
-    """Each series' last points, forecast from the rows before them (for metrics and plots)."""
-
-    ids: list[str]
-    histories: list[np.ndarray]  # target values before the cut, per series
-    truths: list[np.ndarray]  # the held-out target values, per series
-    forecasts: list[np.ndarray]  # (steps_i, K) module outputs, per series
-    history_times: list[pd.Index]
-    truth_times: list[pd.Index]
 
 
 class Forecaster:
@@ -163,11 +154,26 @@ class Forecaster:
 
     # --- forecasting ----------------------------------------------------------------------
 
-    def _fitted(self) -> tuple[ForecastModule, Columns, Shape, SeriesScaler, Context]:
+    def fitted(self) -> Fitted:
+        """The fitted parts (module, columns, shape, scaler, context); an error before fit."""
         if self.module is None or self.columns is None or self.shape is None:
             raise UserError("this Forecaster is not fitted yet: call fit() or Forecaster.load()")
         assert self.scaler is not None and self.context is not None
-        return self.module, self.columns, self.shape, self.scaler, self.context
+        return Fitted(
+            self.config,
+            self.module,
+            self.columns,
+            self.shape,
+            self.scaler,
+            self.context,
+            self.freq,
+            self.ids,
+            self.device,
+        )
+
+    def _fitted(self) -> tuple[ForecastModule, Columns, Shape, SeriesScaler, Context]:
+        f = self.fitted()
+        return f.module, f.columns, f.shape, f.scaler, f.context
 
     def _context(self, data: Data, ends: np.ndarray | None = None) -> Context:
         _, columns, shape, scaler, _ = self._fitted()
@@ -259,8 +265,6 @@ class Forecaster:
 
     def backtest(self, data: Data, **options: Any) -> Any:
         """Rolling-origin evaluation; see :func:`rnnkit.forecasting.backtest.backtest`."""
-        from rnnkit.forecasting.backtest import backtest
-
         return backtest(self, data, **options)
 
     # --- persistence ----------------------------------------------------------------------
@@ -296,9 +300,9 @@ class Forecaster:
         overwrite: bool = False,
     ) -> Path:
         """Write the forecaster as one ONNX or TorchScript graph; see :mod:`.export`."""
-        from rnnkit.forecasting.export import export_forecaster
-
-        return export_forecaster(self, path, format=format, steps=steps, overwrite=overwrite)
+        return export_forecaster(
+            self.fitted(), path, format=format, steps=steps, overwrite=overwrite
+        )
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> Forecaster:
@@ -306,8 +310,6 @@ class Forecaster:
 
         ``device`` defaults to the saved config's (``auto``: a GPU where there is one).
         """
-        from rnnkit.forecasting.persist import restore
-
         tensors, meta = load_model_files(path, kind=KIND)
         forecaster = restore(cls, meta, device)
         assert forecaster.module is not None
