@@ -30,6 +30,7 @@ from rnnkit.metrics import accuracy, confusion_matrix, macro_f1
 from rnnkit.models import ModelConfig, SequenceModel, count_parameters, last_hidden, resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
 from rnnkit.training import History, TrainConfig, classification_loss, fit
+from rnnkit.training.seeding import seeded
 
 KIND = "sequence_classifier"
 
@@ -123,10 +124,10 @@ class SequenceClassifier:
         fit_part, val_part = stratified_split(data.labels, cfg.val_fraction, cfg.train.seed)
         train, val = data.subset(fit_part), data.subset(val_part)
         self.scaler = Scaler.fit(train.sequences)
-        torch.manual_seed(cfg.train.seed)  # same initial weights for the same seed
         features = int(train.sequences[0].shape[1])
         cfg.model = replace(cfg.model, input_size=features, output_size=len(self.classes))
-        self.net = PackedSequenceModel(cfg.model).to(self.device)
+        with seeded(cfg.train.seed):  # same initial weights for the same seed
+            self.net = PackedSequenceModel(cfg.model).to(self.device)
         self.history = fit(
             self.net,
             self._batches(train),

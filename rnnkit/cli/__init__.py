@@ -8,6 +8,7 @@ stderr and returns 2. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -43,8 +44,25 @@ def is_out_of_memory(err: BaseException) -> bool:
     return "can't allocate memory" in text or "out of memory" in text.lower()
 
 
+class _Stderr(logging.Handler):
+    """Log records as plain lines on the *current* sys.stderr (the library itself only logs)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr)
+
+
+def show_logs() -> None:
+    """rnnkit's INFO lines (epoch losses, progress) on stderr, once per process."""
+    logger = logging.getLogger("rnnkit")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        logger.addHandler(_Stderr())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    show_logs()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -22,6 +22,7 @@ from rnnkit.models import ModelConfig, SequenceModel, count_parameters, predict
 from rnnkit.plots import plot_learning_curves, plot_predictions
 from rnnkit.runs import environment, save_model, write_json
 from rnnkit.training import History, TrainConfig, fit
+from rnnkit.training.seeding import seeded
 
 
 @dataclass
@@ -65,7 +66,6 @@ def run_cell(
 ) -> tuple[CellResult, SequenceModel]:
     """Train one cell on the sine windows and evaluate it and the last-value baseline on test."""
     train, val, test = data
-    torch.manual_seed(config.train.seed)  # same initial weights for a cell whatever ran before
     model_config = ModelConfig(
         cell=cell,
         backend=config.backend,
@@ -74,7 +74,8 @@ def run_cell(
         num_layers=config.num_layers,
         output_size=1,
     )
-    model = SequenceModel(model_config).to(device)
+    with seeded(config.train.seed):  # same initial weights for a cell whatever ran before
+        model = SequenceModel(model_config).to(device)
     start = time.perf_counter()
     history = fit(model, train, val, config.train, device=device, desc=cell)
     seconds = time.perf_counter() - start

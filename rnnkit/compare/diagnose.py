@@ -28,6 +28,7 @@ from rnnkit.models import ModelConfig, SequenceModel, last_hidden, predict
 from rnnkit.plots import plot_gradient_norms
 from rnnkit.runs import environment, write_json
 from rnnkit.training import TrainConfig, fit
+from rnnkit.training.seeding import seeded
 
 
 @dataclass
@@ -90,11 +91,11 @@ def diagnose_gradients(config: GradientConfig, out: Path, device: torch.device) 
     )
     cells: dict[str, Any] = {}
     for cell in config.cells:
-        torch.manual_seed(config.seed)
         model_config = ModelConfig(
             cell=cell, backend=config.backend, input_size=2, hidden_size=config.hidden_size
         )
-        model = SequenceModel(model_config).to(device)
+        with seeded(config.seed):
+            model = SequenceModel(model_config).to(device)
         at_init = hidden_state_gradients(model, x_probe, y_probe)
         train = replace(config.train, seed=config.seed)
         history = fit(model, task.train, task.val, train, device=device, desc=cell)

@@ -11,8 +11,8 @@ parameters, their gradients and Adam's two moments, since the CPU allocator has 
 
 from __future__ import annotations
 
+import logging
 import statistics
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -28,6 +28,9 @@ from rnnkit.models import ModelConfig, SequenceModel, count_parameters, predict
 from rnnkit.plots import plot_compare_curves
 from rnnkit.runs import environment, write_json
 from rnnkit.training import History, TrainConfig, fit
+from rnnkit.training.seeding import seeded
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,8 +91,8 @@ def run_one(
     config: CompareConfig, task: TaskData, cell: str, hidden: int, seed: int, device: torch.device
 ) -> RunResult:
     """Train ``cell`` with ``seed`` on ``task`` and measure it on the test set."""
-    torch.manual_seed(seed)  # the initial weights depend on the seed only
-    model = SequenceModel(_model_config(config, cell, task, hidden)).to(device)
+    with seeded(seed):  # the initial weights depend on the seed only
+        model = SequenceModel(_model_config(config, cell, task, hidden)).to(device)
     train = replace(config.train, seed=seed)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -204,10 +207,9 @@ def run_cell(
         else:
             result = run_one(config, task, cell, hidden, seed, device)
         verdict = "solved" if result.solved else "not solved"
-        print(
+        log.info(
             f"{cell} seed {seed}: test {task.metric_name} {result.test_metric:.4g} ({verdict}), "
-            f"{result.epochs} epochs in {result.train_seconds:.1f} s",
-            file=sys.stderr,
+            f"{result.epochs} epochs in {result.train_seconds:.1f} s"
         )
         results.append(result)
     return results

@@ -289,7 +289,10 @@ def onnx_export(
             with torch.no_grad(), quiet():
                 torch.onnx.export(graph, example, tmp, **common, **options)
             return
-        except Exception as err:  # the exporters raise many types; each is a failed attempt
+        # a graph the exporter cannot express: torch.onnx's OnnxExporterError and dynamo's
+        # Unsupported are RuntimeErrors; unsupported argument types surface as Type/ValueError.
+        # Anything else (an AssertionError, an ImportError) is a bug and keeps its traceback.
+        except (RuntimeError, TypeError, ValueError) as err:
             errors.append(" ".join(str(err).split())[:200] or type(err).__name__)
     cell = graph.module.config.cell
     raise UserError(f"cell '{cell}' cannot be exported to ONNX: {errors[0]}")

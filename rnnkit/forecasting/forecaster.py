@@ -34,6 +34,7 @@ from rnnkit.models import resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
 from rnnkit.training import History, fit
 from rnnkit.training.distributed import is_main_process
+from rnnkit.training.seeding import seeded
 
 Data = pd.DataFrame | pd.Series
 KIND = "forecaster"
@@ -57,9 +58,6 @@ class Forecaster:
         self.history: History | None = None
         self.context: Context | None = None
         self.device = torch.device("cpu")
-        self.checkpoint_dir: Path | None = None  # where fit writes training checkpoints
-        self.resume = False  # continue from checkpoint_dir's checkpoint
-        self.checkpoint_every = 0  # also checkpoint every N optimiser steps (0: epochs only)
 
     # --- fitting --------------------------------------------------------------------------
 
@@ -74,11 +72,14 @@ class Forecaster:
         fill: str | None = None,
         freq: str | None = None,
         test_size: int | float | None = None,
+        **checkpointing: Any,
     ) -> Forecaster:
         """Fit on ``data`` (all of it, or all but each series' last ``test_size`` points).
 
         A Series uses its index as time. ``covariates`` are past covariates: read as inputs
         and forecast alongside the target when forecasts are fed back, never needed ahead.
+        ``checkpointing`` goes to :func:`rnnkit.training.fit`: ``run_dir``, ``resume``,
+        ``checkpoint_every``, ``resume_hint``.
         """
         frame, columns = as_frame(data, target)
         columns = Columns(
@@ -93,9 +94,11 @@ class Forecaster:
         lengths = np.diff(series.offsets)
         if test_size is not None:
             lengths = lengths - holdout_lengths(lengths, test_size)
-        return self.fit_series(series, columns, lengths)
+        return self.fit_series(series, columns, lengths, **checkpointing)
 
-    def fit_series(self, series: SeriesData, columns: Columns, lengths: np.ndarray) -> Forecaster:
+    def fit_series(
+        self, series: SeriesData, columns: Columns, lengths: np.ndarray, **checkpointing: Any
+    ) -> Forecaster:
         """Fit on the first ``lengths[i]`` rows of each series of prepared ``series``."""
         config = self.config
         self.columns, self.freq, self.ids = columns, series.freq, [str(i) for i in series.ids]
@@ -118,34 +121,24 @@ class Forecaster:
             window_norm=config.window_norm,
             log=self.scaler.log.tolist(),
         )
-        torch.manual_seed(config.seed)  # the same initial weights for the same seed
-        self.module = ForecastModule(network).to(self.device)
+        with seeded(config.seed):  # the same initial weights for the same seed
+            self.module = ForecastModule(network).to(self.device)
         train, val = training_windows(series, lengths, self.scaler, network, config, self.device)
-        self.history = self._train(train, val, network)
+        assert self.module is not None
+        self.history = fit(
+            self.module.network,
+            train,
+            val,
+            config.train_config(len(train)),
+            loss_fn=ForecastLoss(network),
+            device=self.device,
+            desc="forecaster",
+            **checkpointing,
+        )
         self.context = build_context(
             series, lengths, self.shape.window, self.scaler, self.ids, self.device
         )
         return self
-
-    def _train(self, train: Any, val: Any, network: NetworkConfig) -> History:
-        """The one place the forecaster calls :func:`rnnkit.train.fit`."""
-        assert self.module is not None
-        checkpoints: dict[str, Any] = {}
-        if self.checkpoint_dir is not None:
-            hint = f"rnnkit train --resume {self.checkpoint_dir}"
-            checkpoints = {"run_dir": self.checkpoint_dir, "resume": self.resume}
-            checkpoints["resume_hint"] = hint
-            checkpoints["checkpoint_every"] = self.checkpoint_every
-        return fit(
-            self.module.network,
-            train,
-            val,
-            self.config.train_config(len(train)),
-            loss_fn=ForecastLoss(network),
-            device=self.device,
-            desc="forecaster",
-            **checkpoints,
-        )
 
     def observe(self, data: Data) -> Forecaster:
         """Make the end of ``data`` the starting point of later ``predict`` calls (no refit)."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar
 
-import torch
-
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, Shape
@@ -14,6 +12,7 @@ from rnnkit.forecasting.context import Context
 from rnnkit.forecasting.frames import Columns
 from rnnkit.forecasting.module import ForecastModule, NetworkConfig
 from rnnkit.models import resolve_device
+from rnnkit.training.seeding import seeded
 
 T = TypeVar("T")
 
@@ -46,6 +45,6 @@ def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
     )
     if len(network.log) != network.features or forecaster.context.raw.shape[2] != len(network.log):
         raise UserError("the saved model description is inconsistent (feature counts differ)")
-    torch.manual_seed(config.seed)
-    forecaster.module = ForecastModule(network).to(forecaster.device)
+    with seeded(config.seed):
+        forecaster.module = ForecastModule(network).to(forecaster.device)
     return forecaster

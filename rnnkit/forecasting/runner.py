@@ -78,8 +78,14 @@ def fit_forecaster(
 ) -> tuple[Forecaster, float]:
     """A Forecaster fitted on all but each series' last ``test_size`` points; fit seconds."""
     forecaster = Forecaster(**dataclasses.asdict(config))
-    forecaster.checkpoint_dir, forecaster.resume = run_dir, resume
-    forecaster.checkpoint_every = checkpoint_every
+    checkpointing: dict[str, Any] = {}
+    if run_dir is not None:
+        checkpointing = {
+            "run_dir": run_dir,
+            "resume": resume,
+            "checkpoint_every": checkpoint_every,
+            "resume_hint": f"rnnkit train --resume {run_dir}",
+        }
     start = time.perf_counter()
     forecaster.fit(
         frame,
@@ -90,6 +96,7 @@ def fit_forecaster(
         fill=columns.fill,
         freq=columns.freq,
         test_size=test_size,
+        **checkpointing,
     )
     return forecaster, time.perf_counter() - start
 

@@ -28,6 +28,7 @@ from rnnkit.text.data import (
 )
 from rnnkit.text.model import CharLMNet, State, StatefulLMLoss, bits_per_char
 from rnnkit.training import History, TrainConfig, fit
+from rnnkit.training.seeding import seeded
 
 KIND = "char_lm"
 
@@ -104,8 +105,8 @@ class CharLM:
         vocab = Vocabulary.from_text(text)  # every character of the file, so val encodes
         train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
         self.char_counts = torch.bincount(train_ids, minlength=len(vocab)).tolist()
-        torch.manual_seed(train_cfg.seed)  # same initial weights for the same seed
-        net = self._build(vocab)
+        with seeded(train_cfg.seed):  # same initial weights for the same seed
+            net = self._build(vocab)
         train_set, val_set, epochs = self._batch_sources(train_ids, val_ids)
         per_epoch = train_set.steps_per_epoch
         start = time.perf_counter()

@@ -34,8 +34,8 @@ from torch import Tensor, nn
 from rnnkit.errors import UserError
 from rnnkit.runs import _plain, atomic_write, check_format, environment, load_weights_into
 from rnnkit.training import distributed
+from rnnkit.training.seeding import seed_everything
 from rnnkit.training.state import LoopState, TrainingRun, diverged_error
-from rnnkit.training.step import seed_everything
 
 CHECKPOINT = "checkpoint.safetensors"
 FORMAT = "rnnkit-training-state"

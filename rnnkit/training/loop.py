@@ -12,8 +12,10 @@ weights or a checkpoint. Under ``torchrun`` the same code trains with Distribute
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +25,25 @@ from tqdm.auto import tqdm
 
 from rnnkit.errors import UserError
 from rnnkit.training import distributed
+from rnnkit.training.callbacks import StepEnd, call
 from rnnkit.training.checkpoint import checkpoint_path, resume_from, save
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.history import EpochRecord, History
 from rnnkit.training.interrupts import TrainingInterrupted, signal_name
 from rnnkit.training.losses import LossFn, regression_loss
+from rnnkit.training.optim import OptimizerFactory, Schedule, adamw, cosine_lr
+from rnnkit.training.seeding import seed_everything, seeded
 from rnnkit.training.state import TrainingDiverged, TrainingRun, diverged_error
 from rnnkit.training.step import (
     BatchSource,
     _start_pass,
-    cosine_lr,
     evaluate,
-    seed_everything,
     to_device,
     train_step,
     use_bf16,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = ["fit", "prepare", "run_epoch", "train_epochs"]
 
@@ -58,7 +63,7 @@ def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:
     )
     for step, batch in batches:
         try:
-            loss = train_step(
+            result = train_step(
                 run.train_model,
                 to_device(batch, run.context.device),
                 run.loss_fn,
@@ -70,10 +75,17 @@ def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:
         except TrainingDiverged as err:
             raise diverged_error(run, str(err), epoch, step) from None
         n = int(batch[0].shape[0])
-        state.loss_sum += loss * n
+        state.loss_sum += result.loss * n
         state.loss_count += n
         state.step = step + 1
         state.seconds = time.perf_counter() - started
+        lr = run.optimizer.param_groups[0]["lr"]
+        call(
+            run.callbacks,
+            "on_step",
+            run,
+            StepEnd(epoch, state.step, result.loss, lr, result.grad_norm),
+        )
         _stop_if_asked(run)
         if run.checkpoint_every and state.step % run.checkpoint_every == 0:
             save(run)
@@ -94,7 +106,7 @@ def _stop_if_asked(run: TrainingRun) -> None:
         else:
             hint = run.resume_hint or f"fit(..., run_dir='{run.run_dir}', resume=True)"
             said = f"saved '{checkpoint_path(run.run_dir)}'; resume with: {hint}"
-        print(f"rnnkit: {signal_name(signal_number)} at {where}: stopped; {said}", file=sys.stderr)
+        log.warning("rnnkit: %s at %s: stopped; %s", signal_name(signal_number), where, said)
     raise TrainingInterrupted(signal_number)
 
 
@@ -105,6 +117,9 @@ def fit(
     config: TrainConfig,
     *,
     loss_fn: LossFn = regression_loss,
+    optimizer: OptimizerFactory = adamw,
+    schedule: Schedule = cosine_lr,
+    callbacks: Sequence[object] = (),
     device: torch.device | None = None,
     desc: str = "train",
     run_dir: str | Path | None = None,
@@ -112,24 +127,39 @@ def fit(
     checkpoint_every: int = 0,
     resume_hint: str | None = None,
 ) -> History:
-    """Train ``model`` with AdamW; stop early on ``val`` and restore the best weights.
+    """Train ``model``; stop early on ``val`` and restore the best weights.
 
-    ``run_dir``: checkpoint the training state there at the end of every epoch and every
-    ``checkpoint_every`` steps (0: epoch ends only); ``resume``: continue from that checkpoint.
-    ``resume_hint`` is the command printed when SIGINT/SIGTERM stops training (which raises
-    TrainingInterrupted). Under torchrun, ``config.batch_size`` is the global batch.
+    ``optimizer(params, config)`` builds the optimiser (default AdamW) and ``schedule(epoch,
+    config)`` sets each epoch's learning rate (default: warm-up + cosine); ``callbacks`` see
+    every step and epoch (:mod:`rnnkit.training.callbacks`). ``run_dir``: checkpoint the
+    training state there at the end of every epoch and every ``checkpoint_every`` steps (0:
+    epoch ends only); ``resume``: continue from that checkpoint. ``resume_hint`` is the command
+    logged when SIGINT/SIGTERM stops training (which raises TrainingInterrupted). Under
+    torchrun, ``config.batch_size`` is the global batch. The caller's global random states are
+    left as they were (training seeds its own from ``config.seed``).
     """
     if resume and run_dir is None:
         raise UserError("resuming needs the run folder that holds the checkpoint")
     if checkpoint_every < 0:
         raise UserError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
-    run = prepare(model, config, loss_fn, device, Path(run_dir) if run_dir else None)
-    run.checkpoint_every, run.resume_hint = checkpoint_every, resume_hint
-    if resume:
-        resume_from(run)
-    run.train_model = _compiled(distributed.wrap(model, run.context), config)
-    with run.stop:
-        train_epochs(run, train, val, desc)
+    with seeded():
+        run = prepare(
+            model,
+            config,
+            loss_fn=loss_fn,
+            optimizer=optimizer,
+            schedule=schedule,
+            callbacks=callbacks,
+            device=device,
+            run_dir=Path(run_dir) if run_dir else None,
+            checkpoint_every=checkpoint_every,
+            resume_hint=resume_hint,
+        )
+        if resume:
+            resume_from(run)
+        run.train_model = _compiled(distributed.wrap(model, run.context), config)
+        with run.stop:
+            train_epochs(run, train, val, desc)
     if run.best is not None:
         model.load_state_dict(run.best)
     return run.state.history
@@ -138,9 +168,15 @@ def fit(
 def prepare(
     model: nn.Module,
     config: TrainConfig,
-    loss_fn: LossFn,
-    device: torch.device | None,
-    run_dir: Path | None,
+    *,
+    loss_fn: LossFn = regression_loss,
+    optimizer: OptimizerFactory = adamw,
+    schedule: Schedule = cosine_lr,
+    callbacks: Sequence[object] = (),
+    device: torch.device | None = None,
+    run_dir: Path | None = None,
+    checkpoint_every: int = 0,
+    resume_hint: str | None = None,
 ) -> TrainingRun:
     """Join torchrun's job if any, place and seed, build the optimiser: a run at its start."""
     context = distributed.setup(device or next(model.parameters()).device)
@@ -151,12 +187,19 @@ def prepare(
         )
     model.to(context.device)
     seed_everything(config.seed + context.rank)  # dropout differs per rank; the order does not
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
-    autocast = use_bf16(config.precision, context.device)
     return TrainingRun(
-        model, model, optimizer, loss_fn, config, context, autocast, run_dir, 0, None
+        model=model,
+        train_model=model,
+        optimizer=optimizer(model.parameters(), config),
+        loss_fn=loss_fn,
+        config=config,
+        context=context,
+        autocast=use_bf16(config.precision, context.device),
+        run_dir=run_dir,
+        checkpoint_every=checkpoint_every,
+        resume_hint=resume_hint,
+        schedule=schedule,
+        callbacks=callbacks,
     )
 
 
@@ -192,7 +235,7 @@ def train_epochs(run: TrainingRun, train: BatchSource, val: BatchSource | None, 
     )
     for epoch in bar:
         # set lr for this epoch (a pure function of the epoch)
-        lr = cosine_lr(epoch, config)
+        lr = run.schedule(epoch, config)
         for group in run.optimizer.param_groups:
             group["lr"] = lr
         # one pass over the training data (or its rest, after a resume), then validation
@@ -216,10 +259,12 @@ def train_epochs(run: TrainingRun, train: BatchSource, val: BatchSource | None, 
         state.loss_sum, state.loss_count, state.seconds = 0.0, 0, 0.0
         save(run)
         _log(run, bar, record, desc)
+        call(run.callbacks, "on_epoch", run, record)
         _stop_if_asked(run)
         if history.stopped_early:
             break
     bar.close()
+    call(run.callbacks, "on_end", run)
 
 
 def _keep_best(run: TrainingRun, record: EpochRecord) -> None:
@@ -240,8 +285,7 @@ def _log(run: TrainingRun, bar: Any, record: EpochRecord, desc: str) -> None:
     every = config.log_every
     if run.context.rank or not every or record.epoch % every or config.progress:
         return
-    print(
+    log.info(
         f"{desc} epoch [{record.epoch}/{config.epochs}] train loss {record.train_loss:.4g}"
-        + (f", val loss {record.val_loss:.4g}" if record.val_loss is not None else ""),
-        file=sys.stderr,
+        + (f", val loss {record.val_loss:.4g}" if record.val_loss is not None else "")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from rnnkit.training.distributed import Context
 from rnnkit.training.history import History
 from rnnkit.training.interrupts import StopSignals
 from rnnkit.training.losses import LossFn
+from rnnkit.training.optim import Schedule
 
 
 class TrainingDiverged(UserError):
@@ -44,7 +46,7 @@ class LoopState:
         return f"epoch {self.epoch + 1}, step {self.step}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainingRun:
     """One call of :func:`fit`: the pieces that every stanza of the loop needs."""
 
@@ -58,6 +60,8 @@ class TrainingRun:
     run_dir: Path | None  # where checkpoints go (None: nowhere)
     checkpoint_every: int  # steps between mid-epoch checkpoints (0: epoch ends only)
     resume_hint: str | None  # how to resume, said when a signal stops training
+    schedule: Schedule  # (epoch, config) -> learning rate
+    callbacks: Sequence[object] = ()  # see rnnkit.training.callbacks
     stop: StopSignals = field(default_factory=StopSignals)
     state: LoopState = field(default_factory=LoopState)
     best: dict[str, Tensor] | None = None  # weights at the best validation loss

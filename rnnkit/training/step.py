@@ -1,4 +1,4 @@
-"""One optimiser step, evaluation, the schedule, seeding and devices: the loop's small parts.
+"""One optimiser step, evaluation, precision and devices: the loop's small parts.
 
 A *batch source* (anything with ``iter_batches`` and ``len``) serves batches."""
 
@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import math
-import random
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-import numpy as np
 import torch
 from torch import nn
 
 from rnnkit.errors import UserError, unknown
 from rnnkit.training import distributed
-from rnnkit.training.config import PRECISIONS, TrainConfig
+from rnnkit.training.config import PRECISIONS
 from rnnkit.training.distributed import Context
 from rnnkit.training.losses import Batch, LossFn, regression_loss
 from rnnkit.training.state import TrainingDiverged
@@ -30,24 +28,6 @@ class BatchSource(Protocol):
     def iter_batches(
         self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
     ) -> Iterator[Batch]: ...
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed python, numpy and torch; return a generator seeded alike."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
-def cosine_lr(epoch: int, config: TrainConfig) -> float:
-    """Learning rate for ``epoch``: linear warm-up, then cosine decay to lr * min_lr_ratio."""
-    if epoch < config.warmup_epochs:
-        return config.lr * (epoch + 1) / config.warmup_epochs
-    span = max(1, config.epochs - config.warmup_epochs)
-    progress = min(1.0, (epoch - config.warmup_epochs) / span)
-    floor = config.lr * config.min_lr_ratio
-    return floor + 0.5 * (config.lr - floor) * (1 + math.cos(math.pi * progress))
 
 
 def use_bf16(precision: str, device: torch.device) -> bool:
@@ -78,6 +58,13 @@ def to_device(batch: Batch, device: torch.device) -> Batch:
     return tuple(t.to(device, non_blocking=True) for t in batch)
 
 
+class StepResult(NamedTuple):
+    """What one optimiser step reports."""
+
+    loss: float  # the batch loss (this process)
+    grad_norm: float | None  # global gradient norm before clipping; None without clipping
+
+
 def train_step(
     model: nn.Module,
     batch: Batch,
@@ -87,8 +74,8 @@ def train_step(
     *,
     autocast: bool = False,
     context: Context | None = None,
-) -> float:
-    """One optimiser step on one batch; returns the batch loss.
+) -> StepResult:
+    """One optimiser step on one batch; returns the batch loss and the gradient norm.
 
     A non-finite loss (on any process) or gradient norm raises TrainingDiverged *before* the
     optimiser step, so the weights keep their last finite values.
@@ -105,12 +92,13 @@ def train_step(
         shown = value if not math.isfinite(value) else "nan on another process"
         raise TrainingDiverged(f"the training loss became {shown}")
     loss.backward()
+    norm = None
     if clip_norm > 0:
         norm = float(nn.utils.clip_grad_norm_(model.parameters(), clip_norm))
         if not math.isfinite(norm):  # the same on every process: gradients are averaged
             raise TrainingDiverged(f"the gradient norm became {norm}")
     optimizer.step()
-    return value
+    return StepResult(value, norm)
 
 
 def _eval_sums(
