@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.classify.classifier import ClassifierConfig, PackedSequenceModel, SequenceClassifier
-from rnnkit.classify.data import PaddedBatches, Scaler, TableSpec, extract, stratified_split
+from rnnkit.classify.data import PaddedBatches, TableSpec, extract, stratified_split
 from rnnkit.classify.evaluation import holdout_test, majority_class, nearest_neighbour
+from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.metrics import accuracy, confusion_matrix, macro_f1
 from rnnkit.models import CELLS, ModelConfig
@@ -108,11 +109,13 @@ def test_bad_long_tables() -> None:
         extract(long, TableSpec("long", "label", "id", "tme"))
 
 
-def test_scaler_uses_every_step() -> None:
+def test_pooled_scaler_uses_every_step_of_every_sequence() -> None:
     sequences = [np.array([[0.0], [2.0]]), np.array([[4.0]])]
-    scaler = Scaler.fit(sequences)
-    assert scaler.mean == pytest.approx([2.0])
-    assert scaler.std == pytest.approx([np.std([0.0, 2.0, 4.0])])
+    scaler = SeriesScaler.fit_pooled(sequences)
+    assert scaler.loc[0] == pytest.approx([2.0])
+    assert scaler.scale[0] == pytest.approx([np.std([0.0, 2.0, 4.0])])
+    scaled = scaler.transform_each(sequences)
+    assert torch.cat(scaled).mean().item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_stratified_split_keeps_class_shares() -> None:

@@ -91,7 +91,7 @@ def write(tmp_path: Path, text: str) -> Path:
     [
         ("label,t0,t1\na,1,2\nb,3,4\n", ["--label", "lable"], "did you mean 'label'"),
         ("label,t0,t1\na,1,2\na,3,4\n", [], "only one class"),
-        ("label,t0,t1\na,1,2\nb,3,4,5,6\n", [], "cannot read"),
+        ("label,t0,t1\na,1,2\nb,3,4,5,6\n", [], "line 3 does not have the 3 fields"),
         ("label,t0,t1\na,1,2\nb,x,4\n", [], "'x' is not a number"),
         ("label,t0,t1\na,1,2\nb,,4\n", [], "empty cells only at its end"),
         ("label,t0,t1\na,1,2\nb,3,4\n", ["--format", "tall"], "unknown format 'tall'"),
@@ -126,3 +126,15 @@ def test_resume_checks_the_settings(cli, wide_csv: Path, tmp_path: Path) -> None
     changed = cli(*args, "--bidirectional", "--resume")
     assert_one_line_error(changed)
     assert "model settings differ" in changed.err
+
+
+def test_classify_reads_what_train_reads_bom_and_semicolons(cli, tmp_path: Path) -> None:
+    """The one reader serves every command: a UTF-8 BOM and ';' separators work here too."""
+    path = tmp_path / "semi.csv"
+    frame = easy_wide(30)
+    text = frame.to_csv(index=False, sep=";")
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    out = tmp_path / "run"
+    result = cli("classify", "train", "--data", path, *TINY, "--test-size", "6", "--out", out)
+    assert result.code == 0, result.err
+    assert json.loads((out / "metrics.json").read_text())["n_test"] == 6

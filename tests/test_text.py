@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from rnnkit.data.io import read_text
 from rnnkit.errors import UserError
 from rnnkit.models import CELLS, ModelConfig
 from rnnkit.text.charlm import CharLM, CharLMConfig
-from rnnkit.text.data import TextStreams, Vocabulary, ngram_bits_per_char, read_text, split_text
+from rnnkit.text.data import TextStreams, Vocabulary, ngram_bits_per_char, split_text
 from rnnkit.text.model import CharLMNet, StatefulLMLoss, detach_state
 from rnnkit.training import TrainConfig
 

@@ -19,12 +19,12 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnkit.classify.data import (
     PaddedBatches,
-    Scaler,
     SequenceSet,
     TableSpec,
     extract,
     stratified_split,
 )
+from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.metrics import accuracy, confusion_matrix, macro_f1
 from rnnkit.models import ModelConfig, SequenceModel, count_parameters, last_hidden, resolve_device
@@ -89,7 +89,7 @@ class SequenceClassifier:
         self.device = resolve_device(device)
         self.spec = TableSpec()
         self.classes: list[str] = []
-        self.scaler: Scaler | None = None
+        self.scaler: SeriesScaler | None = None
         self.net: PackedSequenceModel | None = None
         self.history = History()
 
@@ -123,7 +123,7 @@ class SequenceClassifier:
         cfg = self.config
         fit_part, val_part = stratified_split(data.labels, cfg.val_fraction, cfg.train.seed)
         train, val = data.subset(fit_part), data.subset(val_part)
-        self.scaler = Scaler.fit(train.sequences)
+        self.scaler = SeriesScaler.fit_pooled(train.sequences)
         features = int(train.sequences[0].shape[1])
         cfg.model = replace(cfg.model, input_size=features, output_size=len(self.classes))
         with seeded(cfg.train.seed):  # same initial weights for the same seed
@@ -140,7 +140,7 @@ class SequenceClassifier:
         )
         return self
 
-    def _ready(self) -> tuple[PackedSequenceModel, Scaler]:
+    def _ready(self) -> tuple[PackedSequenceModel, SeriesScaler]:
         if self.net is None or self.scaler is None:
             raise UserError("this SequenceClassifier has not been fitted or loaded yet")
         return self.net, self.scaler
@@ -153,7 +153,7 @@ class SequenceClassifier:
             targets = torch.from_numpy(self.codes(data.labels))
         else:
             targets = torch.zeros(len(data.sequences), dtype=torch.int64)
-        return PaddedBatches(self.scaler.transform(data.sequences), targets)
+        return PaddedBatches(self.scaler.transform_each(data.sequences), targets)
 
     def codes(self, labels: np.ndarray) -> np.ndarray:
         """Class ids of ``labels``; a label unseen in training is a UserError."""
@@ -211,7 +211,7 @@ class SequenceClassifier:
             "kind": KIND,
             "model": asdict(net.config),
             "classes": self.classes,
-            "scaler": asdict(scaler),
+            "scaler": scaler.to_dict(),
             "table": asdict(self.spec),
             "config": asdict(self.config),
             "params": count_parameters(net),
@@ -228,7 +228,7 @@ class SequenceClassifier:
             clf.config.train = TrainConfig(**meta["config"]["train"])
             clf.config.model = ModelConfig(**meta["model"])
             clf.classes = [str(c) for c in meta["classes"]]
-            clf.scaler = Scaler(**meta["scaler"])
+            clf.scaler = SeriesScaler.from_dict(meta["scaler"])
             clf.spec = TableSpec(**meta["table"])
         except (KeyError, TypeError, ValueError) as err:
             raise UserError(f"'{path}' has a malformed classifier description ({err})") from None

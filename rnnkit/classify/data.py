@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
-from rnnkit.data.datasets import DATASETS, is_dataset, load_classification
+from rnnkit.data.io import load_table
 from rnnkit.errors import UserError, closest, unknown
 
 FORMATS = ("wide", "long")
@@ -56,22 +56,8 @@ class SequenceSet:
 
 
 def read_table(source: str | Path) -> pd.DataFrame:
-    """A bundled classification dataset (by name) or a CSV / Parquet file."""
-    name, path = str(source), Path(source)
-    if not path.exists() and is_dataset(name):
-        return load_classification(name)
-    if not path.is_file():
-        kinds = [n for n, info in DATASETS.items() if info.kind == "classification"]
-        raise UserError(f"'{name}' is neither a file nor a bundled dataset{closest(name, kinds)}")
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise UserError(f"'{path}' is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"cannot read '{path}' as a table: {first}") from None
+    """A bundled classification dataset (by name) or a CSV / Parquet file, via the one reader."""
+    return load_table(source, kind="classification")[0]
 
 
 def _require(frame: pd.DataFrame, column: str, what: str) -> None:
@@ -182,24 +168,6 @@ def extract(frame: pd.DataFrame, spec: TableSpec, *, need_label: bool = True) ->
     sequences = _wide(frame, spec, has_label)
     ids = frame[spec.id_col].to_numpy() if spec.id_col else np.arange(1, len(frame) + 1)
     return SequenceSet(sequences, labels, ids, spec.id_col or "row")
-
-
-@dataclass
-class Scaler:
-    """Per-feature standardisation, fitted on the training sequences only."""
-
-    mean: list[float]
-    std: list[float]
-
-    @classmethod
-    def fit(cls, sequences: list[np.ndarray]) -> Scaler:
-        steps = np.concatenate(sequences)  # (total steps, features)
-        std = steps.std(axis=0)
-        return cls(steps.mean(axis=0).tolist(), np.where(std > 0, std, 1.0).tolist())
-
-    def transform(self, sequences: list[np.ndarray]) -> list[Tensor]:
-        mean, std = np.asarray(self.mean), np.asarray(self.std)
-        return [torch.from_numpy(((s - mean) / std).astype(np.float32)) for s in sequences]
 
 
 def stratified_split(

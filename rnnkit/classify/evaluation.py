@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from rnnkit.classify.classifier import SequenceClassifier, classification_report
-from rnnkit.classify.data import Scaler, SequenceSet, TableSpec, stratified_split
+from rnnkit.classify.data import SequenceSet, TableSpec, stratified_split
+from rnnkit.data.scaling import SeriesScaler
 from rnnkit.models import count_parameters
 
 
@@ -46,9 +47,9 @@ def baseline_reports(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The majority-class and 1-NN reports on ``test`` (scaled as the classifier's inputs)."""
     train_codes, test_codes = clf.codes(train.labels), clf.codes(test.labels)
-    scaler = Scaler.fit(train.sequences)
+    scaler = SeriesScaler.fit_pooled(train.sequences)
     nn_codes = nearest_neighbour(
-        scaler.transform(train.sequences), train_codes, scaler.transform(test.sequences)
+        scaler.transform_each(train.sequences), train_codes, scaler.transform_each(test.sequences)
     )
     majority = majority_class(train_codes, len(test_codes))
     return (

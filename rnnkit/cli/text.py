@@ -18,12 +18,13 @@ from rnnkit.cli.common import (
     positive_int,
     train_config,
 )
+from rnnkit.data.io import read_text
 from rnnkit.errors import UserError
 from rnnkit.models import resolve_backend
 from rnnkit.plots import plot_learning_curves
 from rnnkit.runs import environment, prepare_run_dir, read_json, write_json
 from rnnkit.text.charlm import CharLM, CharLMConfig
-from rnnkit.text.data import check_trainable, read_text, split_text
+from rnnkit.text.data import check_trainable, split_text
 
 SAMPLE_LENGTH = 1000  # characters written to RUN/sample.txt
 SAMPLE_TEMPERATURE = 0.8  # a little below 1: fewer misspellings, still varied

@@ -18,7 +18,14 @@ from typing import Literal
 import pandas as pd
 
 from rnnkit.data.csvfile import SEPARATORS, detect_separator, parse_csv
-from rnnkit.data.datasets import DATASETS, DatasetInfo, is_dataset, load_series
+from rnnkit.data.datasets import (
+    DATASETS,
+    DatasetInfo,
+    is_dataset,
+    load_classification,
+    load_series,
+    load_text,
+)
 from rnnkit.data.validate import (
     SOURCE_ATTR,
     SeriesData,
@@ -39,6 +46,7 @@ __all__ = [
     "prepare_series",
     "read_csv_file",
     "read_parquet_file",
+    "read_text",
     "season_length",
     "write_table",
 ]
@@ -46,29 +54,57 @@ __all__ = [
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SUPPORTED = ".csv, .tsv, .txt (each optionally .gz), .parquet, .pq"
+TABLE_LOADERS = {"series": load_series, "classification": load_classification}
 
 
 def load_table(
-    source: str | Path, *, sep: str | None = None
+    source: str | Path, *, sep: str | None = None, kind: str = "series"
 ) -> tuple[pd.DataFrame, DatasetInfo | None]:
-    """A bundled series dataset by name -> ``(frame, info)``; a file -> ``(frame, None)``.
+    """A bundled dataset of ``kind`` by name -> ``(frame, info)``; a file -> ``(frame, None)``.
 
-    ``sep`` forces the CSV separator (default: detected among comma, semicolon, tab and pipe).
+    ``kind`` is "series" (forecasting) or "classification"; ``sep`` forces the CSV separator
+    (default: detected among comma, semicolon, tab and pipe). Every command reads its tables here.
     """
     name = str(source)
     if isinstance(source, str) and is_dataset(source):
         info = DATASETS[source]
-        if info.kind != "series":
-            series = ", ".join(n for n, i in DATASETS.items() if i.kind == "series")
-            raise UserError(f"dataset '{source}' is a {info.kind} dataset; series: {series}")
-        return load_series(source), info
-    path = _existing_file(Path(source))
+        if info.kind != kind:
+            names = ", ".join(_bundled(kind))
+            raise UserError(f"dataset '{source}' is a {info.kind} dataset; {kind}: {names}")
+        return TABLE_LOADERS[kind](source), info
+    path = _existing_file(Path(source), kind)
     if _format(path) == "parquet":
         frame = read_parquet_file(path, source=name)
     else:
         frame = read_csv_file(path, sep=sep, source=name)
     frame.attrs[SOURCE_ATTR] = name  # prepare_series names the file in its messages
     return frame, None
+
+
+def read_text(source: str | Path) -> str:
+    """The text of a bundled text dataset (by name) or of a UTF-8 file (optionally gzipped).
+
+    An empty, binary (NUL bytes) or non-UTF-8 file is a :class:`UserError`; a BOM is dropped.
+    """
+    name = str(source)
+    if isinstance(source, str) and is_dataset(source):
+        if DATASETS[source].kind != "text":
+            raise UserError(f"dataset '{source}' is not text; text: {', '.join(_bundled('text'))}")
+        return load_text(source)
+    path = _existing_file(Path(source), "text")
+    data = _read_bytes(path, name, what="a text file needs characters")
+    if b"\x00" in data:
+        raise UserError(f"{name} looks like a binary file (it contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise UserError(
+            f"{name} is not UTF-8 text (byte {err.start}: {data[err.start]:#04x}); save it as UTF-8"
+        ) from None
+
+
+def _bundled(kind: str) -> list[str]:
+    return [n for n, i in DATASETS.items() if i.kind == kind]
 
 
 def _format(path: Path) -> str:
@@ -86,19 +122,21 @@ def _format(path: Path) -> str:
     )
 
 
-def _existing_file(path: Path) -> Path:
+def _existing_file(path: Path, kind: str = "series") -> Path:
     if path.is_dir():
         raise UserError(f"{path} is a folder; give the path of a data file ({SUPPORTED})")
     if not path.exists():
         hint = ""
         if not path.suffix and len(path.parts) == 1:
-            series = [n for n, i in DATASETS.items() if i.kind == "series"]
-            hint = f"{closest(path.name, series)}; bundled series datasets: {', '.join(series)}"
+            names = _bundled(kind)
+            hint = f"{closest(path.name, names)}; bundled {kind} datasets: {', '.join(names)}"
         raise UserError(f"no such file: {path}{hint}")
     return path
 
 
-def _read_bytes(path: Path, source: str) -> bytes:
+def _read_bytes(
+    path: Path, source: str, what: str = "a CSV file needs a header line and data rows"
+) -> bytes:
     try:
         data = path.read_bytes()
         if path.suffix.lower() == ".gz":
@@ -108,7 +146,7 @@ def _read_bytes(path: Path, source: str) -> bytes:
     except OSError as exc:
         raise UserError(f"cannot read {source}: {exc.strerror or exc}") from None
     if not data or data.isspace():
-        raise UserError(f"{source} is empty; a CSV file needs a header line and data rows")
+        raise UserError(f"{source} is empty; {what}")
     return data
 
 

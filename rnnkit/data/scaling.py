@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from rnnkit.errors import UserError, unknown
 
@@ -84,6 +86,18 @@ class SeriesScaler:
         std = np.sqrt(var)
         std = np.where(std > 1e-8 * np.maximum(1.0, np.abs(mean)), std, 1.0)
         return cls(mask, mean.astype(np.float32), std.astype(np.float32))
+
+    @classmethod
+    def fit_pooled(cls, sequences: list[np.ndarray]) -> SeriesScaler:
+        """One plain standardisation for all ``sequences`` (each (time, F)) taken together:
+        a single "series" (index 0), no log (e.g. the classifier's inputs)."""
+        values = np.concatenate(sequences)  # (total time, F)
+        n = len(values)
+        return cls.fit(values, np.array([0, n]), np.array([n]), transform="none")
+
+    def transform_each(self, sequences: list[np.ndarray], series: int = 0) -> list[Tensor]:
+        """:meth:`transform` of every sequence, as float32 tensors."""
+        return [torch.from_numpy(self.transform(s, series)) for s in sequences]
 
     def transform(self, values: np.ndarray, series: int) -> np.ndarray:
         """``values`` (time, F) of series ``series`` -> scaled (time, F)."""

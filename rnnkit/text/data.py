@@ -14,39 +14,12 @@ The hidden state left by batch k is the right initial state for batch k+1 (see
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.data.datasets import DATASETS, is_dataset, load_text
-from rnnkit.errors import UserError, closest
-
-
-def read_text(source: str | Path) -> str:
-    """The text of a bundled text dataset (by name) or of a UTF-8 file.
-
-    An empty, binary (NUL bytes) or non-UTF-8 file is a :class:`UserError`.
-    """
-    name = str(source)
-    path = Path(source)
-    if not path.exists() and is_dataset(name):
-        return load_text(name)
-    if not path.is_file():
-        hint = closest(name, [n for n, info in DATASETS.items() if info.kind == "text"])
-        raise UserError(f"'{name}' is neither a file nor a bundled text dataset{hint}")
-    data = path.read_bytes()
-    if not data.strip():
-        raise UserError(f"'{path}' is empty")
-    if b"\x00" in data:
-        raise UserError(f"'{path}' looks like a binary file (it contains NUL bytes), not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise UserError(
-            f"'{path}' is not UTF-8 text (byte {err.start}: {data[err.start]:#04x})"
-        ) from None
+from rnnkit.errors import UserError
 
 
 class Vocabulary:
