@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnkit.config import fraction, option, positive_int
 from rnnkit.errors import UserError, unknown
 
 # cell name -> {backend -> "module:Class"}. Classic cells exist in both backends; the variants
@@ -99,13 +100,18 @@ def last_hidden(state: Tensor | tuple[Tensor, Tensor], num_directions: int) -> T
 class ModelConfig:
     """Everything needed to rebuild a :class:`SequenceModel` (saved in every checkpoint)."""
 
-    cell: str = "lstm"  # a name from CELLS
-    backend: str = "auto"  # "auto" | "torch" | "rnnkit"
+    cell: str = option("lstm", f"recurrent cell: {', '.join(CELLS)}")
+    backend: str = option(
+        "auto",
+        "torch: torch.nn's fused cells; rnnkit: rnnkit's own written-out cells; auto: torch.nn "
+        "where it has the cell",
+        choices=BACKENDS,
+    )
     input_size: int = 1  # features per time step (taken from the data)
-    hidden_size: int = 64  # units per recurrent layer
-    num_layers: int = 1  # stacked recurrent layers
-    dropout: float = 0.0  # between recurrent layers only, as in torch.nn
-    bidirectional: bool = False  # run the sequence both ways and concatenate
+    hidden_size: int = option(64, "units per recurrent layer", type=positive_int)
+    num_layers: int = option(1, "stacked recurrent layers", flag="--layers", type=positive_int)
+    dropout: float = option(0.0, "dropout between recurrent layers, as torch.nn", type=fraction)
+    bidirectional: bool = option(False, "read sequences both ways (not for forecasting)")
     output_size: int = 1  # values predicted per sequence (taken from the task)
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.classify.classifier import ClassifierConfig, PackedSequenceModel, SequenceClassifier
+from rnnkit.classify.classifier import PackedSequenceModel, SequenceClassifier
 from rnnkit.classify.data import PaddedBatches, TableSpec, extract, stratified_split
 from rnnkit.classify.evaluation import holdout_test, majority_class, nearest_neighbour
 from rnnkit.data.scaling import SeriesScaler
@@ -237,7 +237,3 @@ def test_loading_another_kind_is_a_user_error(tmp_path: Path) -> None:
     lm.fit("abcd" * 20).save(tmp_path / "lm")
     with pytest.raises(UserError, match="not a 'sequence_classifier' model"):
         SequenceClassifier.load(tmp_path / "lm")
-
-
-def test_api_defaults_are_the_command_defaults() -> None:
-    assert SequenceClassifier(device="cpu").config == ClassifierConfig()

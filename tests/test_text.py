@@ -11,7 +11,7 @@ import torch
 from rnnkit.data.io import read_text
 from rnnkit.errors import UserError
 from rnnkit.models import CELLS, ModelConfig
-from rnnkit.text.charlm import CharLM, CharLMConfig
+from rnnkit.text.charlm import CharLM
 from rnnkit.text.data import TextStreams, Vocabulary, ngram_bits_per_char, split_text
 from rnnkit.text.model import CharLMNet, StatefulLMLoss, detach_state
 from rnnkit.training import TrainConfig
@@ -197,7 +197,3 @@ def test_every_cell_and_backend_trains_and_samples(cell: str, backend: str) -> N
     lm = tiny_lm(cell, backend, steps=2, hidden_size=8).fit(PERIODIC[:400])
     assert math.isfinite(lm.metrics["val_bpc"])
     assert len(lm.sample("the", 5)) == 8
-
-
-def test_api_defaults_are_the_command_defaults() -> None:
-    assert CharLM(device="cpu").config == CharLMConfig()

@@ -24,6 +24,7 @@ from rnnkit.classify.data import (
     extract,
     stratified_split,
 )
+from rnnkit.config import configure, fraction, from_dict, option
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.metrics import accuracy, confusion_matrix, macro_f1
@@ -55,9 +56,13 @@ class ClassifierConfig:
     """How a :class:`SequenceClassifier` is built and trained (saved in its checkpoint)."""
 
     model: ModelConfig = field(default_factory=lambda: ModelConfig(cell="gru", hidden_size=32))
-    val_fraction: float = 0.1  # held out of the training sequences for early stopping
+    val_fraction: float = option(
+        0.1, "part of the training sequences that validates, for early stopping", type=fraction
+    )
     train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=40, batch_size=32, lr=1e-2, patience=10)
+        default_factory=lambda: TrainConfig(
+            epochs=40, batch_size=32, lr=1e-2, patience=10, log_every=10
+        )
     )
 
 
@@ -66,26 +71,19 @@ class SequenceClassifier:
 
     def __init__(
         self,
-        cell: str = "gru",
+        cell: str | None = None,
         *,
-        backend: str = "auto",
-        hidden_size: int = 32,
-        num_layers: int = 1,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        val_fraction: float = 0.1,
+        config: ClassifierConfig | None = None,
         train: TrainConfig | None = None,
         device: str = "auto",
+        **options: Any,
     ) -> None:
-        model = ModelConfig(
-            cell=cell,
-            backend=backend,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-            bidirectional=bidirectional,
-        )
-        self.config = ClassifierConfig(model, val_fraction, train or ClassifierConfig().train)
+        """``options`` set :class:`ClassifierConfig`'s fields by name (``hidden_size=64``,
+        ``bidirectional=True``); ``train`` replaces its whole TrainConfig."""
+        if cell is not None:
+            options["cell"] = cell
+        defaults = config or ClassifierConfig()
+        self.config = configure(defaults, options, what="classifier option", train=train)
         self.device = resolve_device(device)
         self.spec = TableSpec()
         self.classes: list[str] = []
@@ -224,8 +222,7 @@ class SequenceClassifier:
         """A SequenceClassifier saved by :meth:`save`; another kind is a UserError."""
         tensors, meta = load_model_files(path, kind=KIND)
         try:
-            clf = cls(device=device, val_fraction=float(meta["config"]["val_fraction"]))
-            clf.config.train = TrainConfig(**meta["config"]["train"])
+            clf = cls(config=from_dict(ClassifierConfig, meta["config"]), device=device)
             clf.config.model = ModelConfig(**meta["model"])
             clf.classes = [str(c) for c in meta["classes"]]
             clf.scaler = SeriesScaler.from_dict(meta["scaler"])

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from rnnkit.classify.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.classify.data import FORMATS, SequenceSet, TableSpec, extract, read_table
 from rnnkit.classify.evaluation import holdout_test
-from rnnkit.cli.common import (
-    add_model_flags,
-    add_output_flags,
-    add_train_flags,
-    fraction,
-    name_list,
-    train_config,
-)
+from rnnkit.cli.common import add_estimator_flags, add_output_flags, config_from_args
 from rnnkit.cli.text import add_resume_flag, checkpointing, open_run
+from rnnkit.config import name_list
 from rnnkit.errors import UserError, unknown
 from rnnkit.models import resolve_backend
 from rnnkit.plots import plot_confusion_matrix, plot_learning_curves
@@ -53,7 +47,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_train(actions: argparse._SubParsersAction) -> None:
-    defaults = ClassifierConfig()
     parser = actions.add_parser(
         "train",
         help="train on a labelled table (CSV/Parquet) or the bundled 'shapes'",
@@ -83,15 +76,7 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         default=0.2,
         help="sequences held out for the test: a count or a fraction (default: %(default)s)",
     )
-    data.add_argument(
-        "--val-fraction",
-        type=fraction,
-        default=defaults.val_fraction,
-        help="part of the training sequences that validates, for early stopping "
-        "(default: %(default)s)",
-    )
-    add_model_flags(parser, defaults.model)
-    add_train_flags(parser, defaults.train)
+    add_estimator_flags(parser, ClassifierConfig(), title="classifier")
     add_output_flags(parser, "runs/classify")
     add_resume_flag(parser)
     parser.set_defaults(func=run_train)
@@ -119,19 +104,9 @@ def _register_predict(actions: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if args.format not in FORMATS:
         raise unknown("format", args.format, FORMATS)
-    resolve_backend(args.cell, args.backend)  # fail on a bad cell before reading the data
-    defaults = ClassifierConfig()
-    clf = SequenceClassifier(
-        args.cell,
-        backend=args.backend,
-        hidden_size=args.hidden_size,
-        num_layers=args.layers,
-        dropout=args.dropout,
-        bidirectional=args.bidirectional,
-        val_fraction=args.val_fraction,
-        train=replace(train_config(args, defaults.train), log_every=10),
-        device=args.device,
-    )
+    options = config_from_args(args, ClassifierConfig())
+    resolve_backend(options.model.cell, options.model.backend)  # fails before reading the data
+    clf = SequenceClassifier(config=options, device=args.device)
     spec = TableSpec(args.format, args.label, args.id_col, args.time_col, args.features or [])
     data = extract(read_table(args.data), spec)
     if len(set(data.labels.tolist())) < 2:
@@ -144,8 +119,8 @@ def run_train(args: argparse.Namespace) -> int:
         "val_fraction": clf.config.val_fraction,
     }
     out = open_run(args, {**config, "train": asdict(clf.config.train)}, same=list(config))
-    options = checkpointing(args, out, "rnnkit classify train")
-    metrics, test = holdout_test(clf, data, spec, args.test_size, **options)
+    saving = checkpointing(args, out, "rnnkit classify train")
+    metrics, test = holdout_test(clf, data, spec, args.test_size, **saving)
     write_outputs(out, clf, metrics, test)
     print(format_results(metrics))
     print(f"\nwrote {out}/metrics.json, model.safetensors, confusion_matrix.png")

@@ -10,18 +10,11 @@ from typing import Any
 
 import torch
 
-from rnnkit.cli.common import (
-    add_backend_flag,
-    add_output_flags,
-    int_list,
-    name_list,
-    non_negative_int,
-    positive_float,
-    positive_int,
-)
+from rnnkit.cli.common import add_backend_flag, add_output_flags
 from rnnkit.compare.diagnose import GradientConfig, diagnose_gradients, format_gradients
 from rnnkit.compare.series import SeriesTask, load_series_task
 from rnnkit.compare.suite import CompareConfig, build_task, check_cells, format_table, run_compare
+from rnnkit.config import int_list, name_list, non_negative_int, positive_float, positive_int
 from rnnkit.data.datasets import DATASETS, is_dataset
 from rnnkit.data.tasks import TASKS, TaskData
 from rnnkit.errors import UserError, unknown

@@ -54,14 +54,18 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def _action(parser: argparse.ArgumentParser, key: str, path: Path) -> argparse.Action:
-    dest = key.replace("-", "_")
-    actions = {a.dest: a for a in parser._actions if a.option_strings}
-    if dest not in actions or dest in NOT_SETTABLE:
-        names = sorted(d.replace("_", "-") for d in actions if d not in NOT_SETTABLE)
-        raise UserError(
-            f"config file '{path}': unknown option '{key}'{closest(key.replace('_', '-'), names)}"
-        )
-    return actions[dest]
+    """The flag a key names: its long flag (``layers``) or its config field (``num_layers``)."""
+    actions: dict[str, argparse.Action] = {}
+    for action in parser._actions:
+        if action.option_strings and action.dest not in NOT_SETTABLE:
+            actions[action.dest.replace("_", "-")] = action
+            for flag in action.option_strings:
+                actions[flag.lstrip("-")] = action
+    name = key.replace("_", "-")
+    if name not in actions:
+        names = sorted(n for n in actions if len(n) > 1)
+        raise UserError(f"config file '{path}': unknown option '{key}'{closest(name, names)}")
+    return actions[name]
 
 
 def _value(action: argparse.Action, key: str, value: Any, path: Path) -> Any:

@@ -7,15 +7,9 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.cli.common import (
-    add_backend_flag,
-    add_output_flags,
-    add_train_flags,
-    name_list,
-    positive_int,
-    train_config,
-)
+from rnnkit.cli.common import add_backend_flag, add_output_flags, add_train_flags, train_config
 from rnnkit.compare.demo import DemoConfig, format_table, run_demo
+from rnnkit.config import name_list, positive_int
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, SequenceModel, resolve_device
 from rnnkit.runs import prepare_run_dir

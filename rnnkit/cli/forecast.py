@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnkit.cli.common import add_output_flags, forecast_steps, name_list, positive_int
+from rnnkit.cli.common import add_output_flags, forecast_steps
 from rnnkit.cli.forecast_flags import (
     add_all_model_flags,
     data_spec,
     forecaster_config,
     holdout_size,
 )
+from rnnkit.config import name_list, positive_int
 from rnnkit.data.datasets import list_datasets, load_classification, load_series, load_text
 from rnnkit.data.io import load_table, write_table
 from rnnkit.errors import UserError
@@ -51,7 +52,7 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         "score those points beside the naive, seasonal naive and drift baselines, and write "
         "the run folder (model, config, history, metrics.json, forecast.png).",
     )
-    add_all_model_flags(parser)
+    add_all_model_flags(parser, data_required=False)  # --resume RUN reads its data from RUN
     parser.add_argument(
         "--test-size",
         type=holdout_size,
@@ -63,9 +64,6 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     add_output_flags(parser, AUTO_OUT)
     parser.set_defaults(func=run_train, data=None)
-    for action in parser._actions:  # --data is optional only with --resume
-        if action.dest == "data":
-            action.required = False
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -79,7 +77,7 @@ def run_train(args: argparse.Namespace) -> int:
         check_data(spec, config, test)  # bad data fails before a folder is made
         out = Path(args.out)
         if args.out == AUTO_OUT:
-            out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.cell}")
+            out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.model.cell}")
         if writes_files():
             prepare_run_dir(out, overwrite=args.overwrite)
     every = args.checkpoint_every or 0
@@ -153,7 +151,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     check_data(spec, config, None)
     out = Path(args.out)
     if args.out == AUTO_OUT + "-backtest":
-        out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.cell}-backtest")
+        out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.model.cell}-backtest")
     if writes_files():
         prepare_run_dir(out, overwrite=args.overwrite)
     options = {"folds": args.folds, "step": args.step, "test_size": args.test_size}

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.common import (
-    add_model_flags,
-    add_train_flags,
-    name_list,
-    positive_int,
-    train_config,
-)
-from rnnkit.data.scaling import TRANSFORMS
-from rnnkit.errors import UserError
-from rnnkit.forecasting.config import STRATEGIES, ForecasterConfig
-from rnnkit.forecasting.module import WINDOW_NORMS
+from rnnkit.cli.common import add_estimator_flags, config_from_args
+from rnnkit.config import name_list
+from rnnkit.forecasting.config import ForecasterConfig
 from rnnkit.forecasting.runner import DataSpec
-from rnnkit.models import ModelConfig
-from rnnkit.training import TrainConfig
-
-DEFAULTS = ForecasterConfig()
 
 
 def holdout_size(text: str) -> int | float:
@@ -62,75 +50,13 @@ def add_data_flags(parser: argparse.ArgumentParser, *, required: bool = True) ->
     )
 
 
-def add_forecast_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("forecasting")
-    group.add_argument(
-        "--window", type=positive_int, help="past steps per forecast (default: 3 seasons, >= 12)"
-    )
-    group.add_argument(
-        "--horizon", type=positive_int, help="steps per network call, direct (default: 1 season)"
-    )
-    group.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        default=DEFAULTS.strategy,
-        help="direct: horizon steps per call; recursive: one step, fed back (default: %(default)s)",
-    )
-    group.add_argument(
-        "--likelihood",
-        choices=("gaussian", "quantile"),
-        help="add 80%%/95%% intervals: gaussian (mean + scale) or quantile (pinball loss)",
-    )
-    group.add_argument(
-        "--season", type=positive_int, help="season length (default: from the frequency)"
-    )
-    group.add_argument(
-        "--transform",
-        choices=TRANSFORMS,
-        default=DEFAULTS.transform,
-        help="auto: log where every training value is positive (default: %(default)s)",
-    )
-    group.add_argument(
-        "--window-norm",
-        choices=WINDOW_NORMS,
-        default=DEFAULTS.window_norm,
-        help="subtract each window's last value or mean before the network (default: %(default)s)",
-    )
-    group.add_argument(
-        "--val-fraction",
-        type=float,
-        default=DEFAULTS.val_fraction,
-        help="last share of each series' windows for early stopping (default: %(default)s)",
-    )
-
-
-def add_all_model_flags(parser: argparse.ArgumentParser) -> None:
-    """Data, forecasting, model and training groups, with the forecaster's defaults."""
-    add_data_flags(parser)
-    add_forecast_flags(parser)
-    model = ModelConfig(
-        cell=DEFAULTS.cell,
-        hidden_size=DEFAULTS.hidden_size,
-        num_layers=DEFAULTS.num_layers,
-        dropout=DEFAULTS.dropout,
-    )
-    add_model_flags(parser, model)
-    add_train_flags(parser, train_defaults())
-    for action in parser._actions:
-        if action.dest == "epochs":
-            action.help = "maximum epochs (default: about 450 optimiser steps, 5 to 150 epochs)"
-
-
-def train_defaults() -> TrainConfig:
-    return TrainConfig(
-        epochs=DEFAULTS.epochs,  # type: ignore[arg-type]  # None: automatic
-        batch_size=DEFAULTS.batch_size,
-        lr=DEFAULTS.lr,
-        weight_decay=DEFAULTS.weight_decay,
-        clip_norm=DEFAULTS.clip_norm,
-        patience=DEFAULTS.patience,
-        seed=DEFAULTS.seed,
-    )
+def add_all_model_flags(parser: argparse.ArgumentParser, *, data_required: bool = True) -> None:
+    """Data flags, then every ForecasterConfig option (model, forecasting, training groups,
+    generated from the dataclasses with the forecaster's defaults) and the run options."""
+    add_data_flags(parser, required=data_required)
+    helps = {"epochs": "maximum epochs (default: about 450 optimiser steps, 5 to 150 epochs)"}
+    skip = ("bidirectional",)  # the future is not an input
+    add_estimator_flags(parser, ForecasterConfig(), title="forecaster", helps=helps, skip=skip)
 
 
 def data_spec(args: argparse.Namespace) -> DataSpec:
@@ -148,35 +74,7 @@ def data_spec(args: argparse.Namespace) -> DataSpec:
 
 def forecaster_config(args: argparse.Namespace) -> ForecasterConfig:
     """The ForecasterConfig the flags ask for (checked)."""
-    if args.bidirectional:
-        raise UserError("--bidirectional cannot forecast: the future is not an input")
-    if not 0.0 <= args.val_fraction < 1.0:
-        raise UserError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
-    train = train_config(args, train_defaults())
-    return ForecasterConfig.from_options(
-        {
-            "cell": args.cell,
-            "backend": args.backend,
-            "hidden_size": args.hidden_size,
-            "num_layers": args.layers,
-            "dropout": args.dropout,
-            "window": args.window,
-            "horizon": args.horizon,
-            "strategy": args.strategy,
-            "likelihood": args.likelihood,
-            "season": args.season,
-            "transform": args.transform,
-            "window_norm": args.window_norm,
-            "val_fraction": args.val_fraction,
-            "epochs": args.epochs,
-            "lr": train.lr,
-            "batch_size": train.batch_size,
-            "clip_norm": train.clip_norm,
-            "patience": train.patience,
-            "seed": train.seed,
-            "device": args.device,
-            "progress": train.progress,
-            "precision": train.precision,
-            "compile": train.compile,
-        }
-    )
+    config = config_from_args(args, ForecasterConfig())
+    config.device = args.device
+    config.check()
+    return config

@@ -8,22 +8,14 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from rnnkit.cli.common import (
-    add_model_flags,
-    add_output_flags,
-    add_train_flags,
-    fraction,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    train_config,
-)
+from rnnkit.cli.common import add_estimator_flags, add_output_flags, config_from_args
+from rnnkit.config import non_negative_int, positive_float, positive_int
 from rnnkit.data.io import read_text
 from rnnkit.errors import UserError
 from rnnkit.models import resolve_backend
 from rnnkit.plots import plot_learning_curves
 from rnnkit.runs import environment, prepare_run_dir, read_json, write_json
-from rnnkit.text.charlm import CharLM, CharLMConfig
+from rnnkit.text.charlm import DEFAULT_STEPS, CharLM, CharLMConfig
 from rnnkit.text.data import check_trainable, split_text
 
 SAMPLE_LENGTH = 1000  # characters written to RUN/sample.txt
@@ -43,7 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_train(actions: argparse._SubParsersAction) -> None:
-    defaults = CharLMConfig()
     parser = actions.add_parser(
         "train",
         help="train on a text file or the bundled 'botchan'",
@@ -55,38 +46,14 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data", required=True, help="a UTF-8 text file, or a bundled text dataset (botchan)"
     )
-    add_model_flags(parser, defaults.model)
-    group = parser.add_argument_group("text")
-    group.add_argument(
-        "--embed-size",
-        type=positive_int,
-        default=defaults.model.input_size,
-        help="width of the character embedding (default: %(default)s)",
-    )
-    group.add_argument(
-        "--seq-len",
-        type=positive_int,
-        default=defaults.seq_len,
-        help="characters per truncated-BPTT chunk (default: %(default)s)",
-    )
-    group.add_argument(
-        "--val-fraction",
-        type=fraction,
-        default=defaults.val_fraction,
-        help="the last part of the text that validates (default: %(default)s)",
-    )
-    group.add_argument(
-        "--steps",
-        type=positive_int,
-        default=None,
-        help=f"optimiser steps, in equal passes of at most one sweep of the text (default: "
-        f"{defaults.steps}); or give --epochs",
-    )
-    add_train_flags(parser, defaults.train)
-    parser.set_defaults(epochs=None)
-    for action in parser._actions:  # --epochs has no default of its own: --steps is used
-        if action.dest == "epochs":
-            action.help = "passes over the training text, instead of --steps"
+    # --steps and --epochs default to unset here, so that giving both can be refused
+    unset = CharLMConfig(steps=None, train=replace(CharLMConfig().train, epochs=None))
+    helps = {
+        "steps": f"optimiser steps, in equal passes of at most one sweep of the text (default: "
+        f"{DEFAULT_STEPS}); or give --epochs",
+        "epochs": "passes over the training text, instead of --steps",
+    }
+    add_estimator_flags(parser, unset, title="text", helps=helps)
     add_output_flags(parser, "runs/lm")
     add_resume_flag(parser)
     parser.set_defaults(func=run_train)
@@ -166,32 +133,19 @@ def _register_sample(actions: argparse._SubParsersAction) -> None:
 
 def build_lm(args: argparse.Namespace) -> CharLM:
     """A CharLM from the train flags (checked before anything is written)."""
-    defaults = CharLMConfig()
     if args.steps is not None and args.epochs is not None:
         raise UserError("give --steps or --epochs, not both")
-    resolve_backend(args.cell, args.backend)  # an unknown cell fails before reading the text
-    steps = None if args.epochs is not None else (args.steps or defaults.steps)
-    args.epochs = args.epochs or defaults.train.epochs
-    if not 0 < args.val_fraction < 1:
-        raise UserError(f"--val-fraction must be in (0, 1), got {args.val_fraction}")
-    return CharLM(
-        args.cell,
-        backend=args.backend,
-        hidden_size=args.hidden_size,
-        num_layers=args.layers,
-        embed_size=args.embed_size,
-        dropout=args.dropout,
-        seq_len=args.seq_len,
-        val_fraction=args.val_fraction,
-        steps=steps,
-        train=replace(train_config(args, defaults.train), log_every=1),
-        device=args.device,
-    )
+    config = config_from_args(args, CharLMConfig())
+    resolve_backend(config.model.cell, config.model.backend)  # fails before reading the text
+    if config.train.epochs is None:
+        config.steps = config.steps or DEFAULT_STEPS
+    config.train.log_every = 1
+    return CharLM(config=config, device=args.device)
 
 
 def run_train(args: argparse.Namespace) -> int:
     lm = build_lm(args)
-    if args.bidirectional:
+    if lm.config.model.bidirectional:
         raise UserError("a language model reads left to right; drop --bidirectional")
     text = read_text(args.data)
     train_text, val_text = split_text(text, lm.config.val_fraction)
@@ -205,8 +159,12 @@ def run_train(args: argparse.Namespace) -> int:
     sample = lm.sample(length=SAMPLE_LENGTH, temperature=SAMPLE_TEMPERATURE, seed=args.seed)
     (out / "sample.txt").write_text(sample, encoding="utf-8")
     write_json(out / "history.json", lm.history.to_dict())
-    write_json(out / "metrics.json", {"task": "char_lm", "cell": args.cell, **lm.metrics})
-    plot_learning_curves({f"{args.cell} (bits/char)": lm.history}, out / "learning_curves.png")
+    write_json(
+        out / "metrics.json", {"task": "char_lm", "cell": lm.config.model.cell, **lm.metrics}
+    )
+    plot_learning_curves(
+        {f"{lm.config.model.cell} (bits/char)": lm.history}, out / "learning_curves.png"
+    )
     m = lm.metrics
     print(
         f"validation bits per character: {m['val_bpc']:.3f} (bigram baseline "

@@ -8,7 +8,6 @@ cut-off serves every fold (it has seen even less data for the later ones).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +29,8 @@ class Refittable(Protocol):
     config: ForecasterConfig
     columns: Columns | None
     shape: Shape | None
+
+    def __init__(self, config: ForecasterConfig) -> None: ...
 
     def fit_series(self, series: SeriesData, columns: Columns, lengths: np.ndarray) -> Any: ...
 
@@ -86,7 +87,13 @@ def backtest(
     frame, _ = as_frame(data, columns.target)
     series = prepare(frame, columns)
     config = forecaster.config
-    test = test_size or config.horizon or config.season or season_length(series.freq) or 1
+    test = (
+        test_size
+        or config.forecast.horizon
+        or config.forecast.season
+        or season_length(series.freq)
+        or 1
+    )
     step = step or test
     if folds < 1 or test < 1 or step < 1:
         raise UserError("folds, step and test size must be positive integers")
@@ -102,7 +109,7 @@ def backtest(
                 f"{test + (folds - 1) * step + 1} points; use fewer --folds or a smaller --step"
             )
         if refit or k == 0:
-            model = type(forecaster)(**dataclasses.asdict(config))
+            model = type(forecaster)(config=config)
             model.fit_series(series, columns, ends)
         held = model.holdout_series(series, ends, n_test)
         assert model.shape is not None

@@ -119,7 +119,7 @@ def export_forecaster(
 def default_steps(fitted: Fitted) -> int:
     """Without --steps: the horizon (direct strategy) or one season (recursive)."""
     assert fitted.shape is not None
-    if fitted.config.strategy == "direct":
+    if fitted.config.forecast.strategy == "direct":
         return fitted.shape.horizon
     return max(fitted.shape.season, 1)
 
@@ -150,7 +150,7 @@ def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str
         "steps": steps,
         "horizon": shape.horizon,
         "season": shape.season,
-        "strategy": fitted.config.strategy,
+        "strategy": fitted.config.forecast.strategy,
         "likelihood": module.config.likelihood,
         "cell": module.config.cell,
         "frequency": fitted.freq,

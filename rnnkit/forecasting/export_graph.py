@@ -74,8 +74,8 @@ def forecast_noise(fitted: Fitted, steps: int) -> Tensor | None:
     assert module is not None
     if module.config.likelihood != "gaussian" or module.blocks(steps) <= 1:
         return None
-    size = (fitted.config.samples, module.blocks(steps) * module.config.horizon)
-    generator = torch.Generator(fitted.device).manual_seed(fitted.config.seed)
+    size = (fitted.config.forecast.samples, module.blocks(steps) * module.config.horizon)
+    generator = torch.Generator(fitted.device).manual_seed(fitted.config.train.seed)
     noise = torch.randn((*size, module.config.features), generator=generator, device=fitted.device)
     return noise.cpu()
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rnnkit.config import configure
 from rnnkit.data.io import SeriesData, season_length
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
@@ -43,12 +44,14 @@ KIND = "forecaster"
 class Forecaster:
     """A recurrent forecaster for one or many series, in the spirit of scikit-learn.
 
-    Options are keyword-only and are the fields of :class:`ForecasterConfig`, e.g.
-    ``Forecaster(cell="gru", strategy="recursive", likelihood="quantile", epochs=50)``.
+    Options are keyword-only and are the fields of :class:`ForecasterConfig` by their flat
+    names, e.g. ``Forecaster(cell="gru", strategy="recursive", likelihood="quantile",
+    epochs=50)``; or pass a whole ``config=ForecasterConfig(...)`` (options then override it).
     """
 
-    def __init__(self, **options: Any) -> None:
-        self.config = ForecasterConfig.from_options(options)
+    def __init__(self, config: ForecasterConfig | None = None, **options: Any) -> None:
+        self.config = configure(config or ForecasterConfig(), options, what="Forecaster option")
+        self.config.check()
         self.columns: Columns | None = None
         self.freq: str | None = None
         self.shape: Shape | None = None
@@ -106,22 +109,22 @@ class Forecaster:
         self.shape = resolve(config, season_length(series.freq), shortest)
         self.device = resolve_device(config.device)
         self.scaler = SeriesScaler.fit(
-            series.values, series.offsets, lengths, transform=config.transform
+            series.values, series.offsets, lengths, transform=config.forecast.transform
         )
         network = NetworkConfig(
-            cell=config.cell,
-            backend=config.backend,
+            cell=config.model.cell,
+            backend=config.model.backend,
             features=int(series.values.shape[1]),
-            hidden_size=config.hidden_size,
-            num_layers=config.num_layers,
-            dropout=config.dropout,
+            hidden_size=config.model.hidden_size,
+            num_layers=config.model.num_layers,
+            dropout=config.model.dropout,
             window=self.shape.window,
             horizon=self.shape.horizon,
-            likelihood=config.likelihood,
-            window_norm=config.window_norm,
+            likelihood=config.forecast.likelihood,
+            window_norm=config.forecast.window_norm,
             log=self.scaler.log.tolist(),
         )
-        with seeded(config.seed):  # the same initial weights for the same seed
+        with seeded(config.train.seed):  # the same initial weights for the same seed
             self.module = ForecastModule(network).to(self.device)
         train, val = training_windows(series, lengths, self.scaler, network, config, self.device)
         assert self.module is not None
@@ -182,12 +185,12 @@ class Forecaster:
         module.eval()
         noise = None
         if module.config.likelihood == "gaussian" and module.blocks(steps) > 1:
-            size = (self.config.samples, module.blocks(steps) * module.config.horizon)
-            generator = torch.Generator(self.device).manual_seed(self.config.seed)
+            size = (self.config.forecast.samples, module.blocks(steps) * module.config.horizon)
+            generator = torch.Generator(self.device).manual_seed(self.config.train.seed)
             noise = torch.randn(
                 (*size, module.config.features), generator=generator, device=self.device
             )
-        chunk = max(1, 65536 // (self.config.samples if noise is not None else 16))
+        chunk = max(1, 65536 // (self.config.forecast.samples if noise is not None else 16))
         if len(rows) == len(context.ids):
             raw, loc, scale = context.raw, context.loc, context.scale
         else:
@@ -270,7 +273,7 @@ class Forecaster:
             raise UserError(f"'{folder}' already holds a model; pass overwrite=True")
         meta = {
             "kind": KIND,
-            "config": dataclasses.asdict(self.config),
+            "config": self.config.options(),
             "network": dataclasses.asdict(module.config),
             "shape": dataclasses.asdict(shape),
             "columns": columns.to_dict(),

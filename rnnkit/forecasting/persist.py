@@ -30,9 +30,11 @@ def _build(cls: type[T], data: Any, what: str) -> T:
 
 def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
     """An unfitted-weights Forecaster of class ``cls`` with everything but the weights."""
-    config = _build(ForecasterConfig, meta.get("config"), "forecaster config")
-    config.check()
-    forecaster = cls(**dataclasses.asdict(config))
+    saved = meta.get("config")
+    if not isinstance(saved, dict):
+        raise UserError("the saved forecaster config is missing or malformed")
+    config = ForecasterConfig.from_options(saved)  # flat option names, checked
+    forecaster = cls(config=config)
     forecaster.device = resolve_device(device or config.device)
     network = _build(NetworkConfig, meta.get("network"), "network config")
     forecaster.shape = _build(Shape, meta.get("shape"), "window/horizon")
@@ -45,6 +47,6 @@ def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
     )
     if len(network.log) != network.features or forecaster.context.raw.shape[2] != len(network.log):
         raise UserError("the saved model description is inconsistent (feature counts differ)")
-    with seeded(config.seed):
+    with seeded(config.train.seed):
         forecaster.module = ForecastModule(network).to(forecaster.device)
     return forecaster

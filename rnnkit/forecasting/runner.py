@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rnnkit.config import override
 from rnnkit.data.io import load_table, season_length
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import Backtest
@@ -61,8 +62,8 @@ def load_data(spec: DataSpec) -> tuple[pd.DataFrame, Columns, int | None]:
 
 def with_season(config: ForecasterConfig, season: int | None) -> ForecasterConfig:
     """``config`` with the dataset's season filled in where none was asked for."""
-    if config.season is None and season is not None:
-        return dataclasses.replace(config, season=season)
+    if config.forecast.season is None and season is not None:
+        return override(config, {"season": season})
     return config
 
 
@@ -77,7 +78,7 @@ def fit_forecaster(
     checkpoint_every: int = 0,
 ) -> tuple[Forecaster, float]:
     """A Forecaster fitted on all but each series' last ``test_size`` points; fit seconds."""
-    forecaster = Forecaster(**dataclasses.asdict(config))
+    forecaster = Forecaster(config=config)
     checkpointing: dict[str, Any] = {}
     if run_dir is not None:
         checkpointing = {
@@ -155,7 +156,9 @@ def train_run(
         forecaster.save(out, overwrite=True)
         write_json(out / "history.json", forecaster.history.to_dict())
         write_json(out / "metrics.json", metrics)
-        plot_forecast(held, out / "forecast.png", title=f"{Path(spec.source).stem}: {config.cell}")
+        plot_forecast(
+            held, out / "forecast.png", title=f"{Path(spec.source).stem}: {config.model.cell}"
+        )
     return metrics
 
 
@@ -164,7 +167,7 @@ def run_config(spec: DataSpec, config: ForecasterConfig, test_size: int | float)
     return {
         "kind": "forecast-train",
         "data": dataclasses.asdict(spec),
-        "forecaster": dataclasses.asdict(config),
+        "forecaster": config.options(),
         "test_size": test_size,
         "versions": environment(),
     }
@@ -188,7 +191,7 @@ def backtest_run(spec: DataSpec, config: ForecasterConfig, out: Path, **options:
     """Rolling-origin evaluation of ``config`` on the table; writes backtest.json/.png."""
     frame, columns, season = load_data(spec)
     config = with_season(config, season)
-    forecaster = Forecaster(**dataclasses.asdict(config))
+    forecaster = Forecaster(config=config)
     result = forecaster.backtest(frame, columns=columns, **options)
     if writes_files():
         write_json(
@@ -196,7 +199,7 @@ def backtest_run(spec: DataSpec, config: ForecasterConfig, out: Path, **options:
             {
                 "kind": "forecast-backtest",
                 "data": dataclasses.asdict(spec),
-                "forecaster": dataclasses.asdict(config),
+                "forecaster": config.options(),
                 "backtest": {k: v for k, v in options.items() if k != "progress"},
                 "versions": environment(),
             },

@@ -23,8 +23,8 @@ def training_windows(
 ) -> tuple[SeriesWindows, SeriesWindows | None]:
     """Every (window -> horizon) frame inside each series' first ``lengths[i]`` rows.
 
-    The last ``config.val_fraction`` of each series' windows validate (early stopping); with
-    ``val_fraction`` 0 there is no validation set.
+    The last ``config.forecast.val_fraction`` of each series' windows validate (early
+    stopping); with ``val_fraction`` 0 there is no validation set.
     """
     frame = network.window + network.horizon
     starts = valid_starts(series.offsets, lengths, frame)  # (n_windows,) rows
@@ -34,7 +34,7 @@ def training_windows(
             "--window/--horizon or a longer series"
         )
     owner = np.searchsorted(series.offsets, starts, side="right") - 1  # series of each start
-    train_mask, val_mask = split_validation(starts, owner, config.val_fraction)
+    train_mask, val_mask = split_validation(starts, owner, config.forecast.val_fraction)
     values = torch.as_tensor(series.values, device=device)  # (time, F), moved once
     loc = torch.as_tensor(scaler.loc, device=device)
     scale = torch.as_tensor(scaler.scale, device=device)

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rnnkit.config import configure, fraction, from_dict, option, positive_int
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, count_parameters, resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
@@ -31,19 +32,23 @@ from rnnkit.training import History, TrainConfig, fit
 from rnnkit.training.seeding import seeded
 
 KIND = "char_lm"
+DEFAULT_STEPS = 600  # the default run: 612 steps of 64 streams x 100 characters on botchan
 
 
 @dataclass
 class CharLMConfig:
     """How a :class:`CharLM` is built and trained (saved in its checkpoint)."""
 
-    model: ModelConfig = field(
-        # input_size is the embedding width; output_size (the vocabulary) comes from the text
-        default_factory=lambda: ModelConfig(cell="lstm", input_size=64, hidden_size=128)
+    # input_size is the embedding width (embed_size); output_size (the vocabulary) the text's
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(cell="lstm", hidden_size=128))
+    embed_size: int = option(64, "width of the character embedding", type=positive_int)
+    seq_len: int = option(100, "characters per truncated-BPTT chunk", type=positive_int)
+    val_fraction: float = option(0.1, "the last part of the text that validates", type=fraction)
+    steps: int | None = option(
+        DEFAULT_STEPS,
+        "optimiser steps, in equal passes of at most one sweep of the text; None: train.epochs",
+        type=positive_int,
     )
-    seq_len: int = 100  # characters per truncated-BPTT chunk
-    val_fraction: float = 0.1  # the last part of the text validates
-    steps: int | None = 600  # optimiser steps (at least; in equal passes); None: train.epochs
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(batch_size=64, lr=1e-2, clip_norm=1.0, patience=5)
     )
@@ -54,32 +59,23 @@ class CharLM:
 
     def __init__(
         self,
-        cell: str = "lstm",
+        cell: str | None = None,
         *,
-        backend: str = "auto",
-        hidden_size: int = 128,
-        num_layers: int = 1,
-        embed_size: int = 64,
-        dropout: float = 0.0,
-        seq_len: int = 100,
-        val_fraction: float = 0.1,
-        steps: int | None = 600,
+        config: CharLMConfig | None = None,
         train: TrainConfig | None = None,
         device: str = "auto",
+        **options: Any,
     ) -> None:
-        model = ModelConfig(
-            cell=cell,
-            backend=backend,
-            input_size=embed_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-        )
-        self.config = CharLMConfig(
-            model, seq_len, val_fraction, steps, train or CharLMConfig().train
-        )
-        if not 0.0 < val_fraction < 1.0:
-            raise UserError(f"the validation fraction must be in (0, 1), got {val_fraction}")
+        """``options`` set :class:`CharLMConfig`'s fields by name (``hidden_size=256``,
+        ``embed_size=32``, ``steps=None``); ``train`` replaces its whole TrainConfig."""
+        if cell is not None:
+            options["cell"] = cell
+        defaults = config or CharLMConfig()
+        self.config = configure(defaults, options, what="CharLM option", train=train)
+        if not 0.0 < self.config.val_fraction < 1.0:
+            raise UserError(
+                f"val_fraction (--val-fraction) must be in (0, 1), got {self.config.val_fraction}"
+            )
         self.device = resolve_device(device)
         self.vocab: Vocabulary | None = None
         self.char_counts: list[int] = []
@@ -89,7 +85,8 @@ class CharLM:
 
     def _build(self, vocab: Vocabulary) -> CharLMNet:
         self.vocab = vocab
-        self.config.model = replace(self.config.model, output_size=len(vocab))
+        size = self.config.embed_size
+        self.config.model = replace(self.config.model, input_size=size, output_size=len(vocab))
         self.net = CharLMNet(self.config.model).to(self.device)
         return self.net
 
@@ -142,7 +139,7 @@ class CharLM:
         train_set = TextStreams(train, streams=streams, seq_len=cfg.seq_len)
         val_streams = max(1, min(streams, (len(val) - 1) // cfg.seq_len))
         val_set = TextStreams(val, streams=val_streams, seq_len=cfg.seq_len)
-        epochs = cfg.train.epochs
+        epochs = cfg.train.epochs or 1
         if cfg.steps:  # equal passes of at most one sweep of the text, at least `steps` in all
             epochs = math.ceil(cfg.steps / train_set.steps_per_epoch)
             train_set.steps_per_pass = math.ceil(cfg.steps / epochs)
@@ -217,14 +214,7 @@ class CharLM:
         """A CharLM saved by :meth:`save`; another kind of checkpoint is a UserError."""
         tensors, meta = load_model_files(path, kind=KIND)
         try:
-            config = meta["config"]
-            lm = cls(
-                device=device,
-                seq_len=int(config["seq_len"]),
-                val_fraction=float(config["val_fraction"]),
-                steps=config["steps"],
-                train=TrainConfig(**config["train"]),
-            )
+            lm = cls(config=from_dict(CharLMConfig, meta["config"]), device=device)
             lm.config.model = ModelConfig(**meta["model"])
             vocab = Vocabulary(str(meta["vocabulary"]))
             lm.char_counts = [int(c) for c in meta["char_counts"]]

@@ -142,6 +142,8 @@ def fit(
         raise UserError("resuming needs the run folder that holds the checkpoint")
     if checkpoint_every < 0:
         raise UserError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
+    if config.epochs is None:
+        raise UserError("the number of epochs is not set (TrainConfig.epochs is None)")
     with seeded():
         run = prepare(
             model,
@@ -226,7 +228,7 @@ def train_epochs(run: TrainingRun, train: BatchSource, val: BatchSource | None, 
     if state.history.stopped_early:  # resuming a run that had already finished
         return
     bar = tqdm(
-        range(state.epoch, config.epochs),
+        range(state.epoch, config.epochs or 0),
         initial=state.epoch,
         total=config.epochs,
         desc=desc,

@@ -28,7 +28,7 @@ def cosine_lr(epoch: int, config: TrainConfig) -> float:
     """Learning rate for ``epoch``: linear warm-up, then cosine decay to lr * min_lr_ratio."""
     if epoch < config.warmup_epochs:
         return config.lr * (epoch + 1) / config.warmup_epochs
-    span = max(1, config.epochs - config.warmup_epochs)
+    span = max(1, (config.epochs or 0) - config.warmup_epochs)
     progress = min(1.0, (epoch - config.warmup_epochs) / span)
     floor = config.lr * config.min_lr_ratio
     return floor + 0.5 * (config.lr - floor) * (1 + math.cos(math.pi * progress))
