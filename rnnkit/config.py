@@ -205,7 +205,7 @@ def add_flags(
             groups[id(owner)] = parser.add_argument_group((titles or {}).get(name, name))
         group, default = groups[id(owner)], getattr(owner, f.name)
         help_text = (helps or {}).get(f.name, f.metadata["help"])
-        if isinstance(default, bool) and f.metadata.get("type") is None:
+        if f.type in ("bool", bool) and f.metadata.get("type") is None:
             group.add_argument(flag_name(f), dest=f.name, action="store_true", help=help_text)
             continue
         shown = "" if default is None else " (default: %(default)s)"
@@ -218,6 +218,18 @@ def add_flags(
             help=help_text.replace("%", "%%") + shown,
             **reading,
         )
+
+
+def unset(config: T) -> T:
+    """``config`` with every option None: flags declared from it tell given from not given
+    (for commands whose defaults depend on what else is chosen)."""
+    return override(config, {name: None for name in option_names(config)})
+
+
+def given(defaults: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The options of ``defaults`` that the parsed ``args`` set (not None), by flat name."""
+    values = {name: getattr(args, name, None) for name in option_names(defaults)}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def from_args(defaults: T, args: argparse.Namespace) -> T:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from rnnkit.cli import build_parser
 from tests.conftest import assert_one_line_error
 
 
@@ -34,11 +37,25 @@ def test_demo_refuses_non_empty_out_without_overwrite(cli, tmp_path: Path) -> No
     assert keep.read_text() == "precious"
 
 
-def test_help_explains_every_flag(cli) -> None:
-    result = cli("demo", "--help")
-    assert result.code == 0
-    for flag in ("--cells", "--epochs", "--hidden-size", "--seed", "--out", "--backend"):
-        assert flag in result.out
+def _parsers(parser: argparse.ArgumentParser, path: str = "rnnkit") -> Iterator[tuple]:
+    """(command path, parser) for the top level and every subcommand, recursively."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, f"{path} {name}")
+
+
+def test_help_explains_every_flag_of_every_command(cli) -> None:
+    commands = list(_parsers(build_parser()))
+    assert len(commands) >= 12
+    for path, parser in commands:
+        for action in parser._actions:
+            if action.option_strings:
+                assert action.help and action.help != argparse.SUPPRESS, (path, action.dest)
+                assert len(action.help) > 10, (path, action.option_strings, action.help)
+        result = cli(*path.split()[1:], "--help")
+        assert result.code == 0 and "usage:" in result.out, path
 
 
 @pytest.mark.parametrize(

@@ -76,9 +76,12 @@ def test_probabilistic_train_reports_coverage_and_resume_continues(cli, tmp_path
     assert result.code == 0, result.err
     coverage = json.loads((out / "metrics.json").read_text())["test"]["model"]["coverage"]
     assert set(coverage) == {"80", "95"}
-    resumed = cli("train", "--resume", out)
+    before = json.loads((out / "metrics.json").read_text())
+    resumed = cli("train", "--resume", out)  # the run had finished: it reloads, trains no more
     assert resumed.code == 0, resumed.err
-    assert (out / "model.safetensors").exists()
+    after = json.loads((out / "metrics.json").read_text())
+    assert after["test"]["model"]["mase"] == pytest.approx(before["test"]["model"]["mase"])
+    assert after["test"]["model"]["coverage"] == before["test"]["model"]["coverage"]
 
 
 def test_backtest_and_datasets(cli, tmp_path: Path) -> None:

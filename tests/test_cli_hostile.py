@@ -68,10 +68,6 @@ def test_train_on_malformed_file_is_one_line_exit_2(cli, tmp_path: Path, bad: Ba
     assert not out.exists()
 
 
-def test_the_cli_corpus_is_large() -> None:
-    assert len(CORPUS) >= 30
-
-
 def test_predict_out_is_never_overwritten(cli, tmp_path: Path) -> None:
     run = tmp_path / "run"
     result = cli(

@@ -10,7 +10,12 @@ from typing import Any
 from rnnkit.classify.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.classify.data import FORMATS, SequenceSet, TableSpec, extract, read_table
 from rnnkit.classify.evaluation import holdout_test
-from rnnkit.cli.common import add_estimator_flags, add_output_flags, config_from_args
+from rnnkit.cli.common import (
+    add_device_flag,
+    add_estimator_flags,
+    add_output_flags,
+    config_from_args,
+)
 from rnnkit.cli.text import add_resume_flag, checkpointing, open_run
 from rnnkit.config import name_list
 from rnnkit.errors import UserError, unknown
@@ -97,7 +102,7 @@ def _register_predict(actions: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", help="CSV file to write (default: print to stdout)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")
+    add_device_flag(parser)
     parser.set_defaults(func=run_predict)
 
 

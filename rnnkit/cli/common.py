@@ -86,23 +86,27 @@ def add_train_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
     add_estimator_flags(parser, defaults)
 
 
-def add_run_flags(parser: argparse.ArgumentParser) -> None:
+def add_run_flags(
+    parser: argparse.ArgumentParser, *, threads: int | None = None, checkpoints: bool = True
+) -> None:
     """How a command runs (not what it trains): device, threads, checkpoints, progress."""
     group = parser.add_argument_group("running")
     add_device_flag(group)
-    group.add_argument(
-        "--checkpoint-every",
-        type=non_negative_int,
-        default=0,
-        metavar="STEPS",
-        help="with a run folder, also checkpoint every STEPS optimiser steps, not only at the "
-        "end of every epoch (default: %(default)s)",
-    )
+    if checkpoints:
+        group.add_argument(
+            "--checkpoint-every",
+            type=non_negative_int,
+            default=0,
+            metavar="STEPS",
+            help="with a run folder, also checkpoint every STEPS optimiser steps, not only at "
+            "the end of every epoch (default: %(default)s)",
+        )
     group.add_argument(
         "--threads",
         type=positive_int,
-        default=None,
-        help="CPU threads for torch (default: torch's choice)",
+        default=threads,
+        help="CPU threads for torch (default: "
+        + ("torch's choice)" if threads is None else "%(default)s; small models run fastest so)"),
     )
     group.add_argument(
         "--no-progress", action="store_true", help="no progress bar; log lines instead"

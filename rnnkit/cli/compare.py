@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from rnnkit.cli.common import add_backend_flag, add_output_flags
+from rnnkit.cli.common import add_backend_flag, add_output_flags, add_run_flags
+from rnnkit.cli.config_file import add_config_flag
 from rnnkit.compare.diagnose import GradientConfig, diagnose_gradients, format_gradients
 from rnnkit.compare.series import SeriesTask, load_series_task
 from rnnkit.compare.suite import CompareConfig, build_task, check_cells, format_table, run_compare
-from rnnkit.config import int_list, name_list, non_negative_int, positive_float, positive_int
+from rnnkit.config import (
+    add_flags,
+    given,
+    int_list,
+    is_option,
+    name_list,
+    positive_int,
+    unset,
+)
 from rnnkit.data.datasets import DATASETS, is_dataset
 from rnnkit.data.tasks import TASKS, TaskData
 from rnnkit.errors import UserError, unknown
@@ -101,50 +110,21 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_compare_command)
 
 
-def _add_training_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
-    group = parser.add_argument_group("training")
-    group.add_argument(
-        "--epochs",
-        type=positive_int,
-        default=None,
-        help=f"maximum epochs (default: {defaults.epochs}; real series: the Forecaster's)",
-    )
-    group.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=None,
-        help=f"examples per step (default: {defaults.batch_size}; real series: the Forecaster's)",
-    )
-    group.add_argument(
-        "--lr",
-        type=positive_float,
-        default=None,
-        help=f"peak learning rate (default: {defaults.lr}; real series: the Forecaster's)",
-    )
-    group.add_argument(
-        "--patience",
-        type=non_negative_int,
-        default=None,
-        help="early stopping: epochs without validation improvement, 0 disables "
-        f"(default: {defaults.patience}; real series: the Forecaster's)",
-    )
-    group.add_argument(
-        "--device", default="auto", help="auto, cpu, cuda or mps (default: %(default)s)"
-    )
-    group.add_argument(
-        "--threads",
-        type=positive_int,
-        default=1,
-        help="CPU threads for torch; small recurrent models run fastest on one "
-        "(default: %(default)s)",
-    )
-    group.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def _given_training_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The training flags given on the command line (the others keep the task's defaults)."""
-    fields = ("epochs", "batch_size", "lr", "patience")
-    return {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
+def _add_training_flags(
+    parser: argparse.ArgumentParser, defaults: TrainConfig, *, skip: tuple[str, ...] = ()
+) -> None:
+    """The training group, generated from TrainConfig; unset flags keep the task's defaults
+    (the synthetic tasks': ``defaults``; a real series: the Forecaster's)."""
+    add_config_flag(parser)
+    helps = {
+        f.name: f"{f.metadata['help']} (default: {getattr(defaults, f.name)}; real series: "
+        "the Forecaster's)"
+        for f in dataclasses.fields(defaults)
+        if is_option(f)
+    }
+    titles = {"TrainConfig": "training"}
+    add_flags(parser, unset(defaults), titles=titles, skip=skip, helps=helps)
+    add_run_flags(parser, threads=1, checkpoints=False)
 
 
 def _progress(args: argparse.Namespace) -> bool:
@@ -167,7 +147,7 @@ def _task(args: argparse.Namespace, config: CompareConfig) -> TaskData | SeriesT
 def run_compare_command(args: argparse.Namespace) -> int:
     defaults = CompareConfig()
     torch.set_num_threads(args.threads)
-    given = _given_training_options(args)
+    options = given(defaults.train, args)
     config = CompareConfig(
         task=args.task,
         length=args.length,
@@ -178,8 +158,8 @@ def run_compare_command(args: argparse.Namespace) -> int:
         num_layers=args.layers,
         seeds=args.seeds,
         sizes=replace(defaults.sizes, train=args.train_size),
-        train=replace(defaults.train, **given, progress=_progress(args)),
-        series_options=given,
+        train=replace(defaults.train, **options, progress=_progress(args)),
+        series_options=options,
     )
     check_cells(config)
     task = _task(args, config)
@@ -242,13 +222,7 @@ def _register_diagnose(subparsers: argparse._SubParsersAction) -> None:
         default=defaults.seed,
         help="initial weights and sample order (default: %(default)s)",
     )
-    grads.add_argument(
-        "--device", default="auto", help="auto, cpu, cuda or mps (default: %(default)s)"
-    )
-    grads.add_argument(
-        "--threads", type=positive_int, default=1, help="CPU threads (default: %(default)s)"
-    )
-    grads.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_training_flags(grads, defaults.train, skip=("epochs", "seed"))
     add_output_flags(grads, "runs/diagnose")
     grads.set_defaults(func=run_gradients_command)
 
@@ -265,7 +239,12 @@ def run_gradients_command(args: argparse.Namespace) -> int:
         hidden_size=args.hidden_size,
         seed=args.seed,
         sizes=replace(defaults.sizes, train=args.train_size),
-        train=replace(defaults.train, epochs=args.train_epochs, progress=_progress(args)),
+        train=replace(
+            defaults.train,
+            **given(defaults.train, args),
+            epochs=args.train_epochs,
+            progress=_progress(args),
+        ),
     )
     check_cells(CompareConfig(cells=config.cells, backend=config.backend))
     device = resolve_device(args.device)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnkit.cli.common import add_output_flags, forecast_steps
+from rnnkit.cli.common import add_device_flag, add_output_flags, forecast_steps
 from rnnkit.cli.forecast_flags import (
     add_all_model_flags,
     data_spec,
@@ -102,7 +102,7 @@ def register_predict(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ids", type=name_list, help="comma-separated series ids (default: all)")
     parser.add_argument("--out", help="write the forecasts to this .csv or .parquet file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")
+    add_device_flag(parser)
     parser.set_defaults(func=run_predict)
 
 

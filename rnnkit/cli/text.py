@@ -8,7 +8,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from rnnkit.cli.common import add_estimator_flags, add_output_flags, config_from_args
+from rnnkit.cli.common import (
+    add_device_flag,
+    add_estimator_flags,
+    add_output_flags,
+    config_from_args,
+)
 from rnnkit.config import non_negative_int, positive_float, positive_int
 from rnnkit.data.io import read_text
 from rnnkit.errors import UserError
@@ -127,7 +132,7 @@ def _register_sample(actions: argparse._SubParsersAction) -> None:
         help="draw only among the K most likely characters (default: all)",
     )
     parser.add_argument("--seed", type=int, default=0, help="fixes the draws (default: 0)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")
+    add_device_flag(parser)
     parser.set_defaults(func=run_sample)
 
 
