@@ -108,6 +108,8 @@ def option(
 ) -> Any:
     """A user-settable field: its default, its help, and how its flag reads text."""
     meta = {"help": help, "flag": flag, "type": type, "choices": choices}
+    if isinstance(default, list):  # a fresh list per instance
+        return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 

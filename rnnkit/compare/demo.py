@@ -16,9 +16,10 @@ from typing import Any
 
 import torch
 
+from rnnkit.config import name_list, option, positive_int
 from rnnkit.data import Examples, sine_windows
 from rnnkit.metrics import last_value_forecast, regression_report
-from rnnkit.models import ModelConfig, SequenceModel, count_parameters, predict
+from rnnkit.models import BACKENDS, ModelConfig, SequenceModel, count_parameters, predict
 from rnnkit.plots import plot_learning_curves, plot_predictions
 from rnnkit.runs import environment, save_model, write_json
 from rnnkit.training import History, TrainConfig, fit
@@ -29,12 +30,18 @@ from rnnkit.training.seeding import seeded
 class DemoConfig:
     """The sine experiment's settings (defaults reproduce the tutorial's data and split)."""
 
-    cells: list[str] = field(default_factory=lambda: ["rnn", "lstm", "gru"])
-    backend: str = "auto"  # torch.nn's cells, or rnnkit's own
-    num_samples: int = 1000  # points of sin(linspace(0, 100, num_samples))
-    window: int = 10  # past values per input window
-    hidden_size: int = 32  # the tutorial's hidden size
-    num_layers: int = 1
+    cells: list[str] = option(
+        ["rnn", "lstm", "gru"], "comma-separated cells to run", type=name_list
+    )
+    backend: str = option(
+        "auto", "torch: torch.nn's fused cells; rnnkit: rnnkit's own", choices=BACKENDS
+    )
+    num_samples: int = option(
+        1000, "points of sin(linspace(0, 100, N))", flag="--samples", type=positive_int
+    )
+    window: int = option(10, "past values per input window", type=positive_int)
+    hidden_size: int = option(32, "units (the tutorial's hidden size)", type=positive_int)
+    num_layers: int = option(1, "stacked recurrent layers", flag="--layers", type=positive_int)
     test_fraction: float = 0.2  # the tutorial's 80/20 split
     val_fraction: float = 0.1  # validation tail of the training part, for early stopping
     train: TrainConfig = field(
