@@ -29,43 +29,41 @@ T = TypeVar("T")
 # --- value types: read a flag's (or a config file's) text, or raise ArgumentTypeError ---------
 
 
-def positive_int(text: str) -> int:
+def _number(text: str, cast: Callable[[str], Any], ok: Callable[[Any], bool], what: str) -> Any:
+    """``cast(text)`` if it is a number for which ``ok`` holds, else ArgumentTypeError."""
     try:
-        value = int(text)
+        value = cast(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value: int = _number(text, int, lambda v: v > 0, "a positive integer")
     return value
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    value: int = _number(text, int, lambda v: v >= 0, "an integer >= 0")
     return value
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    finite = float("inf")
+    value: float = _number(text, float, lambda v: 0 < v < finite, "a positive finite number")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    finite = float("inf")
+    value: float = _number(text, float, lambda v: 0 <= v < finite, "a finite number >= 0")
     return value
 
 
 def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got '{text}'") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    value: float = _number(text, float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
     return value
 
 
@@ -83,16 +81,6 @@ def int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers, got '{text}'"
         ) from None
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text}'") from None
-    if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
 
 
 # --- declaring options -------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -115,6 +116,20 @@ class ModelConfig:
     output_size: int = 1  # values predicted per sequence (taken from the task)
 
 
+def recurrent_from(config: Any, input_size: int) -> nn.Module:
+    """The recurrent stack a model config describes (any config with ``cell``, ``backend``,
+    ``hidden_size``, ``num_layers``, ``dropout`` and optionally ``bidirectional``)."""
+    return make_recurrent(
+        config.cell,
+        input_size,
+        config.hidden_size,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        bidirectional=getattr(config, "bidirectional", False),
+        backend=config.backend,
+    )
+
+
 class SequenceModel(nn.Module):
     """Many-to-one regression: a recurrent stack read at its last step, then a linear head.
 
@@ -125,15 +140,7 @@ class SequenceModel(nn.Module):
         super().__init__()
         self.config = config
         self.num_directions = 2 if config.bidirectional else 1
-        self.rnn = make_recurrent(
-            config.cell,
-            config.input_size,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            dropout=config.dropout,
-            bidirectional=config.bidirectional,
-            backend=config.backend,
-        )
+        self.rnn = recurrent_from(config, config.input_size)
         self.head = nn.Linear(self.num_directions * config.hidden_size, config.output_size)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -63,13 +63,7 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
         + ", ".join(f"{n} {d}" for n, (_, d, _) in TASKS.items())
         + ")",
     )
-    parser.add_argument(
-        "--cells",
-        type=name_list,
-        default=defaults.cells,
-        help=f"comma-separated, from {', '.join(CELLS)} (default: rnn,lstm,gru)",
-    )
-    add_backend_flag(parser)
+    add_cells_flags(parser, defaults.cells)
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
         "--hidden-size",
@@ -185,13 +179,7 @@ def _register_diagnose(subparsers: argparse._SubParsersAction) -> None:
         "against t, at initialisation and after --train-epochs epochs; writes gradients.json "
         "and gradients.png (log scale) to --out.",
     )
-    grads.add_argument(
-        "--cells",
-        type=name_list,
-        default=defaults.cells,
-        help=f"comma-separated, from {', '.join(CELLS)} (default: rnn,lstm,gru)",
-    )
-    add_backend_flag(grads)
+    add_cells_flags(grads, defaults.cells)
     grads.add_argument(
         "--length",
         type=positive_int,
@@ -253,3 +241,14 @@ def run_gradients_command(args: argparse.Namespace) -> int:
     print(format_gradients(summary))
     print(f"\nwrote {out}/gradients.json, gradients.png")
     return 0
+
+
+def add_cells_flags(parser: argparse.ArgumentParser, cells: list[str]) -> None:
+    """--cells (a list: these commands run every cell under the same budget) and --backend."""
+    parser.add_argument(
+        "--cells",
+        type=name_list,
+        default=cells,
+        help=f"comma-separated, from {', '.join(CELLS)} (default: {','.join(cells)})",
+    )
+    add_backend_flag(parser)

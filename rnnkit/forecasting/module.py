@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models import last_hidden, make_recurrent
+from rnnkit.models import last_hidden, recurrent_from
 
 LIKELIHOODS = (None, "gaussian", "quantile")
 WINDOW_NORMS = ("last", "mean", "none")
@@ -65,14 +65,7 @@ class ForecastNetwork(nn.Module):
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__()
         self.config = config
-        self.rnn = make_recurrent(
-            config.cell,
-            config.features,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            dropout=config.dropout,
-            backend=config.backend,
-        )
+        self.rnn = recurrent_from(config, config.features)
         size = config.horizon * config.features * config.params_per_value
         self.head = nn.Linear(config.hidden_size, size)
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.errors import UserError
-from rnnkit.models import ModelConfig, make_recurrent
+from rnnkit.models import ModelConfig, recurrent_from
 from rnnkit.text.data import TextStreams
 from rnnkit.training import Batch
 
@@ -49,14 +49,7 @@ class CharLMNet(nn.Module):
             raise UserError("a language model reads left to right; drop --bidirectional")
         self.config = config
         self.embed = nn.Embedding(config.output_size, config.input_size)
-        self.rnn = make_recurrent(
-            config.cell,
-            config.input_size,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            dropout=config.dropout,
-            backend=config.backend,
-        )
+        self.rnn = recurrent_from(config, config.input_size)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.output_size)
 
