@@ -130,3 +130,62 @@ def test_training_flags_reach_the_config(cli, tmp_path) -> None:  # type: ignore
     assert (train["patience"], model["num_layers"], model["hidden_size"]) == (7, 2, 4)
     result = cli("demo", "--precision", "fp16")
     assert result.code == 2 and "--precision" in result.err
+
+
+def test_fit_uses_the_optimiser_and_schedule_it_is_given() -> None:
+    train, val, _ = sine_data()
+    model = SequenceModel(ModelConfig(cell="gru", hidden_size=4))
+    built: list[torch.optim.Optimizer] = []
+
+    def sgd(params, config):  # type: ignore[no-untyped-def]
+        built.append(torch.optim.SGD(params, lr=config.lr, momentum=0.9))
+        return built[-1]
+
+    def halving(epoch: int, config: TrainConfig) -> float:
+        return config.lr / 2**epoch
+
+    config = TrainConfig(epochs=3, batch_size=16, lr=0.1, patience=0, progress=False)
+    history = fit(model, train, val, config, optimizer=sgd, schedule=halving)
+    assert len(built) == 1 and isinstance(built[0], torch.optim.SGD)
+    assert [r.lr for r in history.records] == [0.1, 0.05, 0.025]
+
+
+def test_callbacks_see_every_step_and_epoch() -> None:
+    train, val, _ = sine_data()
+    model = SequenceModel(ModelConfig(cell="rnn", hidden_size=4))
+    seen: dict[str, list] = {"step": [], "epoch": [], "end": []}
+
+    class Spy:
+        def on_step(self, run, step) -> None:  # type: ignore[no-untyped-def]
+            seen["step"].append((step.epoch, step.step, step.loss, step.lr, step.grad_norm))
+
+        def on_epoch(self, run, record) -> None:  # type: ignore[no-untyped-def]
+            seen["epoch"].append(record)
+
+        def on_end(self, run) -> None:  # type: ignore[no-untyped-def]
+            seen["end"].append(True)
+
+    config = TrainConfig(epochs=2, batch_size=64, lr=1e-2, patience=0, progress=False)
+    history = fit(model, train, val, config, callbacks=[Spy()])
+    steps_per_epoch = math.ceil(len(train) / 64)
+    assert len(seen["step"]) == 2 * steps_per_epoch
+    assert [s[:2] for s in seen["step"][:2]] == [(0, 1), (0, 2)]
+    assert all(math.isfinite(s[2]) and s[4] is not None for s in seen["step"])
+    assert seen["epoch"] == history.records and seen["end"] == [True]
+
+
+def test_fit_leaves_the_callers_random_states_alone() -> None:
+    import random
+
+    import numpy as np
+
+    train, val, _ = sine_data()
+    model = SequenceModel(ModelConfig(cell="gru", hidden_size=4))
+    torch.manual_seed(123)
+    random.seed(4)
+    np.random.seed(5)
+    before = (torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy())
+    fit(model, train, val, TrainConfig(epochs=1, batch_size=64, progress=False, seed=9))
+    assert torch.equal(torch.get_rng_state(), before[0])
+    assert random.getstate() == before[1]
+    assert np.array_equal(np.random.get_state()[1], before[2])

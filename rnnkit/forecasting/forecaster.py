@@ -8,7 +8,6 @@ and ``predict(steps)`` forecasts every series in one batched call of a single
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from rnnkit.forecasting.export import export_forecaster
 from rnnkit.forecasting.fitted import Fitted, Holdout
 from rnnkit.forecasting.frames import Columns, as_frame, holdout_lengths, output_frame, prepare
 from rnnkit.forecasting.module import ForecastLoss, ForecastModule, NetworkConfig
-from rnnkit.forecasting.persist import restore
+from rnnkit.forecasting.persist import describe, restore
 from rnnkit.forecasting.training import training_windows
 from rnnkit.models import resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
@@ -167,12 +166,9 @@ class Forecaster:
             self.device,
         )
 
-    def _fitted(self) -> tuple[ForecastModule, Columns, Shape, SeriesScaler, Context]:
-        f = self.fitted()
-        return f.module, f.columns, f.shape, f.scaler, f.context
-
     def _context(self, data: Data, ends: np.ndarray | None = None) -> Context:
-        _, columns, shape, scaler, _ = self._fitted()
+        fitted = self.fitted()
+        columns, shape, scaler = fitted.columns, fitted.shape, fitted.scaler
         frame, _ = as_frame(data, columns.target)
         series = prepare(frame, columns)
         ends = np.diff(series.offsets) if ends is None else ends
@@ -181,7 +177,7 @@ class Forecaster:
     @torch.inference_mode()
     def forecast_tensor(self, context: Context, rows: list[int], steps: int) -> np.ndarray:
         """Module output for the context rows: (series, steps, K), K = 1 or 5, in raw units."""
-        module, *_ = self._fitted()
+        module = self.fitted().module
         module.eval()
         noise = None
         if module.config.likelihood == "gaussian" and module.blocks(steps) > 1:
@@ -212,7 +208,8 @@ class Forecaster:
         ``lo_95``, ``hi_95`` for a probabilistic model); with several series, long format with
         the id column. ``ids`` restricts the forecast to those series.
         """
-        _, columns, _, _, context = self._fitted()
+        fitted = self.fitted()
+        columns, context = fitted.columns, fitted.context
         if not isinstance(steps, int | np.integer) or steps <= 0:
             raise UserError(f"steps must be a positive integer, got {steps}")
         if data is not None:
@@ -226,7 +223,7 @@ class Forecaster:
 
     def holdout(self, data: Data, *, test_size: int | float = 0.2) -> Holdout:
         """Forecast each series' last ``test_size`` points from the rows before them."""
-        _, columns, _, _, _ = self._fitted()
+        columns = self.fitted().columns
         frame, _ = as_frame(data, columns.target)
         series = prepare(frame, columns)
         lengths = np.diff(series.offsets)
@@ -235,7 +232,8 @@ class Forecaster:
 
     def holdout_series(self, series: SeriesData, ends: np.ndarray, n_test: np.ndarray) -> Holdout:
         """:meth:`holdout` on prepared series, cut at ``ends`` with ``n_test`` points each."""
-        _, _, shape, scaler, _ = self._fitted()
+        fitted = self.fitted()
+        shape, scaler = fitted.shape, fitted.scaler
         context = build_context(series, ends, shape.window, scaler, self.ids, self.device)
         out = self.forecast_tensor(context, list(range(len(series))), int(np.max(n_test)))
         parts = [series.series(i)[:, 0] for i in range(len(series))]
@@ -267,24 +265,13 @@ class Forecaster:
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``model.safetensors`` + ``model.json`` into the folder ``path``."""
-        module, columns, shape, scaler, context = self._fitted()
+        fitted = self.fitted()
         folder = Path(path)
         if (folder / "model.json").exists() and not overwrite:
             raise UserError(f"'{folder}' already holds a model; pass overwrite=True")
-        meta = {
-            "kind": KIND,
-            "config": self.config.options(),
-            "network": dataclasses.asdict(module.config),
-            "shape": dataclasses.asdict(shape),
-            "columns": columns.to_dict(),
-            "frequency": self.freq,
-            "ids": self.ids,
-            "scaler": scaler.to_dict(),
-            "context": context.to_dict(),
-        }
         if is_main_process() and os.environ.get("RANK", "0") == "0":
             folder.mkdir(parents=True, exist_ok=True)
-            save_model(folder, module, meta)
+            save_model(folder, fitted.module, describe(fitted, KIND))
         return folder
 
     def export(

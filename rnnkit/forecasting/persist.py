@@ -1,4 +1,4 @@
-"""Rebuilding a fitted Forecaster from its saved ``model.json`` (weights are loaded after)."""
+"""A fitted Forecaster in ``model.json`` (:func:`describe`) and back (:func:`restore`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.context import Context
+from rnnkit.forecasting.fitted import Fitted
 from rnnkit.forecasting.frames import Columns
 from rnnkit.forecasting.module import ForecastModule, NetworkConfig
 from rnnkit.models import resolve_device
@@ -26,6 +27,21 @@ def _build(cls: type[T], data: Any, what: str) -> T:
         return cls(**{k: v for k, v in data.items() if k in names})
     except TypeError as err:
         raise UserError(f"the saved {what} is malformed ({err})") from None
+
+
+def describe(fitted: Fitted, kind: str) -> dict[str, Any]:
+    """``model.json``: everything but the weights that :func:`restore` needs (JSON only)."""
+    return {
+        "kind": kind,
+        "config": fitted.config.options(),
+        "network": dataclasses.asdict(fitted.module.config),
+        "shape": dataclasses.asdict(fitted.shape),
+        "columns": fitted.columns.to_dict(),
+        "frequency": fitted.freq,
+        "ids": fitted.ids,
+        "scaler": fitted.scaler.to_dict(),
+        "context": fitted.context.to_dict(),
+    }
 
 
 def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
