@@ -1,8 +1,9 @@
 """Large data: a 10-million-point series, windows as views, memory and batch-fetch time.
 
 Builds Examples over a float32 series with sliding_windows and a chronological split, then trains
-a few hundred steps through the fit loop's own batch path (rnnkit.distributed.epoch_batches, the
-seeded on-demand epoch order, then rnnkit.train.train_step). Reports the peak resident memory
+a few hundred steps through the fit loop's own batch path
+(rnnkit.training.distributed.epoch_batches, the seeded on-demand epoch order, then
+rnnkit.training.train_step). Reports the peak resident memory
 added by each phase (Linux VmHWM, reset through /proc/self/clear_refs; otherwise ru_maxrss) as
 a multiple of the raw series' bytes, what copying the windows would have cost, and the fraction
 of step time spent fetching batches. Writes benchmarks/results/scale.json.

@@ -1,7 +1,8 @@
 """A small training program for the tests that need a separate process (kill, signals, torchrun).
 
 It trains a 2-layer GRU with dropout (so that random states matter) on the tutorial's sine
-windows with rnnkit.train.fit, then writes the final weights to ``RUN/final.safetensors`` (rank 0).
+windows with rnnkit.training.fit, then writes the final weights to ``RUN/final.safetensors``
+(rank 0).
 Usage: python tests/train_driver.py RUN [--resume] [--checkpoint-every N] [--epochs E]
        [--batch-size B] [--samples S]
 Exit codes follow the CLI: 2 for a UserError, 128 + signal when a signal stopped training.

@@ -110,7 +110,7 @@ class SequenceClassifier:
     ) -> SequenceClassifier:
         """Train on already extracted sequences laid out as ``spec``.
 
-        ``checkpointing`` goes to :func:`rnnkit.train.fit`: ``run_dir``, ``resume``,
+        ``checkpointing`` goes to :func:`rnnkit.training.fit`: ``run_dir``, ``resume``,
         ``checkpoint_every``, ``resume_hint``.
         """
         self.spec = spec

@@ -1,6 +1,6 @@
 """`rnnkit compare` on a real series (a bundled dataset or the user's CSV/Parquet file).
 
-Each run is a :class:`rnnkit.forecast.Forecaster` fitted on all but each series' last 20% and
+Each run is a :class:`rnnkit.forecasting.Forecaster` fitted on all but each series' last 20% and
 scored on that holdout by its own ``evaluate``: the metric is MASE, the baseline the seasonal
 naive forecast's MASE on the same points. A real series is never forecast near-exactly, so a run
 counts as solved when it beats the seasonal naive by at least 10% (MASE <= 0.9 x baseline's).

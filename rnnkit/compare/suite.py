@@ -1,6 +1,6 @@
 """Which cell when: train every cell on one task under the same budget and measure them.
 
-For each cell and each seed: one training run through :func:`rnnkit.train.fit`, then the test
+For each cell and each seed: one training run through :func:`rnnkit.training.fit`, then the test
 metric, whether the run beat the task's trivial baseline decisively ("solved": test metric at
 most 10% of the baseline's on the synthetic tasks, 90% on a real series, see
 :mod:`rnnkit.compare.series`), parameters, seconds per epoch and peak memory. Memory is measured

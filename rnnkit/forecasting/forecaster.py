@@ -1,7 +1,7 @@
 """The Forecaster: tables in, forecasts with intervals and an honest evaluation out.
 
 ``Forecaster(...).fit(frame, target=...)`` scales each series on its training part, trains one
-global recurrent model over every window of every series (through :func:`rnnkit.train.fit`),
+global recurrent model over every window of every series (through :func:`rnnkit.training.fit`),
 and ``predict(steps)`` forecasts every series in one batched call of a single
 :class:`~rnnkit.forecasting.module.ForecastModule`. See docs/forecasting.md.
 """

@@ -103,7 +103,7 @@ def gaussian_sigma(raw_scale: Tensor) -> Tensor:
 
 
 class ForecastLoss:
-    """``loss_fn(network, batch)`` for :func:`rnnkit.train.fit` on raw ``(x, y, loc, scale)``.
+    """``loss_fn(network, batch)`` for :func:`rnnkit.training.fit` on raw ``(x, y, loc, scale)``.
 
     Scales both sides to unit space, subtracts the window level, and scores every feature of
     every step: MSE (point), Gaussian negative log-likelihood, or pinball loss (quantiles).

@@ -93,7 +93,7 @@ class CharLM:
     def fit(self, text: str, **checkpointing: Any) -> CharLM:
         """Train on the first part of ``text``, validate on its last part; fills ``metrics``.
 
-        ``checkpointing`` goes to :func:`rnnkit.train.fit`: ``run_dir``, ``resume``,
+        ``checkpointing`` goes to :func:`rnnkit.training.fit`: ``run_dir``, ``resume``,
         ``checkpoint_every``, ``resume_hint``.
         """
         cfg, train_cfg = self.config, self.config.train

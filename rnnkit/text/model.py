@@ -1,7 +1,7 @@
 """The recurrent network of the character language model and its stateful, truncated-BPTT loss.
 
 Training is the char-rnn recipe on rnnkit's one fit loop: the text is cut into parallel
-streams (:class:`rnnkit.text_data.TextStreams`), consecutive chunks of each stream are
+streams (:class:`rnnkit.text.data.TextStreams`), consecutive chunks of each stream are
 consecutive batches, and :class:`StatefulLMLoss` carries the recurrent state from one batch to
 the next, detached, so gradients flow back at most ``seq_len`` characters. The loss is the
 cross-entropy in bits per character, so learning curves read in bits.
