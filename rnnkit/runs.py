@@ -186,3 +186,42 @@ def load_weights_into(model: nn.Module, tensors: dict[str, Tensor], source: str 
         raise UserError(
             f"the weights in '{source}' do not fit the model they describe: {detail}"
         ) from None
+
+
+def open_run(
+    out: str | Path,
+    config: dict[str, Any],
+    *,
+    resume: bool,
+    overwrite: bool = False,
+    same: list[str],
+) -> Path:
+    """The run folder: a new one (``config.json`` written), or, resuming, the interrupted one.
+
+    Resuming checks that the ``same`` parts of ``config`` match the saved ``config.json``; the
+    fit loop checks the training settings against its checkpoint.
+    """
+    out = Path(out)
+    if not resume:
+        prepare_run_dir(out, overwrite=overwrite)
+        write_json(out / "config.json", {**config, "versions": environment()})
+        return out
+    saved = read_json(out / "config.json")
+    fresh = json.loads(json.dumps(_plain(config)))
+    for key in same:
+        if saved.get(key) != fresh.get(key):
+            raise UserError(
+                f"--resume: the {key} settings differ from '{out / 'config.json'}'; give the "
+                "data and flags the run started with"
+            )
+    return out
+
+
+def checkpointing(run_dir: Path, *, resume: bool, every: int | None, hint: str) -> dict[str, Any]:
+    """The keyword options that make ``fit`` checkpoint into (and resume from) ``run_dir``."""
+    return {
+        "run_dir": run_dir,
+        "resume": resume,
+        "checkpoint_every": every or 0,
+        "resume_hint": hint,
+    }

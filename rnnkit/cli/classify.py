@@ -14,9 +14,11 @@ from rnnkit.cli.common import (
     add_device_flag,
     add_estimator_flags,
     add_output_flags,
+    add_resume_flag,
+    checkpointing,
     config_from_args,
+    open_run,
 )
-from rnnkit.cli.text import add_resume_flag, checkpointing, open_run
 from rnnkit.config import name_list
 from rnnkit.errors import UserError, unknown
 from rnnkit.models import resolve_backend
@@ -124,7 +126,7 @@ def run_train(args: argparse.Namespace) -> int:
         "val_fraction": clf.config.val_fraction,
     }
     out = open_run(args, {**config, "train": asdict(clf.config.train)}, same=list(config))
-    saving = checkpointing(args, out, "rnnkit classify train")
+    saving = checkpointing(out, args, "rnnkit classify train")
     metrics, test = holdout_test(clf, data, spec, args.test_size, **saving)
     write_outputs(out, clf, metrics, test)
     print(format_results(metrics))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import torch
 
+from rnnkit import runs
 from rnnkit.cli.config_file import add_config_flag
 from rnnkit.config import (
     add_flags,
@@ -143,3 +145,22 @@ def add_output_flags(parser: argparse.ArgumentParser, default: str) -> None:
     group.add_argument(
         "--overwrite", action="store_true", help="allow writing into a non-empty --out folder"
     )
+
+
+def add_resume_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in --out from its checkpoint (same data and flags)",
+    )
+
+
+def open_run(args: argparse.Namespace, config: dict[str, Any], same: list[str]) -> Path:
+    """The run folder --out: a new one, or with --resume the interrupted one (see runs)."""
+    return runs.open_run(args.out, config, resume=args.resume, overwrite=args.overwrite, same=same)
+
+
+def checkpointing(out: Path, args: argparse.Namespace, command: str) -> dict[str, Any]:
+    """The checkpoint options of ``fit`` for a command run into ``out``."""
+    hint = f"the same '{command}' command with --resume"
+    return runs.checkpointing(out, resume=args.resume, every=args.checkpoint_every, hint=hint)

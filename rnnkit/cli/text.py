@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict, replace
-from pathlib import Path
-from typing import Any
 
 from rnnkit.cli.common import (
     add_device_flag,
     add_estimator_flags,
     add_output_flags,
+    add_resume_flag,
+    checkpointing,
     config_from_args,
+    open_run,
 )
 from rnnkit.config import non_negative_int, positive_float, positive_int
 from rnnkit.data.io import read_text
 from rnnkit.errors import UserError
 from rnnkit.models import resolve_backend
 from rnnkit.plots import plot_learning_curves
-from rnnkit.runs import environment, prepare_run_dir, read_json, write_json
+from rnnkit.runs import write_json
 from rnnkit.text.charlm import DEFAULT_STEPS, CharLM, CharLMConfig
 from rnnkit.text.data import check_trainable, split_text
 
@@ -62,47 +62,6 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
     add_output_flags(parser, "runs/lm")
     add_resume_flag(parser)
     parser.set_defaults(func=run_train)
-
-
-def add_resume_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the interrupted run in --out from its checkpoint (same data and flags)",
-    )
-
-
-def open_run(args: argparse.Namespace, config: dict[str, Any], same: list[str]) -> Path:
-    """The run folder: a new one (config.json written), or with --resume the interrupted one.
-
-    Resuming checks that the ``same`` parts of ``config`` match the saved config.json; the fit
-    loop checks the training settings against its checkpoint.
-    """
-    out = Path(args.out)
-    if not args.resume:
-        prepare_run_dir(out, overwrite=args.overwrite)
-        write_json(out / "config.json", {**config, "versions": environment()})
-        return out
-    saved = read_json(out / "config.json")
-    fresh = json.loads(json.dumps(config))
-    for key in same:
-        if saved.get(key) != fresh.get(key):
-            raise UserError(
-                f"--resume: the {key} settings differ from '{out / 'config.json'}'; give the "
-                "data and flags the run started with"
-            )
-    return out
-
-
-def checkpointing(args: argparse.Namespace, out: Path, command: str) -> dict[str, Any]:
-    """The checkpoint options of ``fit`` for a command run into ``out``."""
-    hint = f"the same '{command}' command with --resume"
-    return {
-        "run_dir": out,
-        "resume": args.resume,
-        "checkpoint_every": args.checkpoint_every or 0,
-        "resume_hint": hint,
-    }
 
 
 def _register_sample(actions: argparse._SubParsersAction) -> None:
@@ -159,7 +118,7 @@ def run_train(args: argparse.Namespace) -> int:
     text_config = {"seq_len": cfg.seq_len, "val_fraction": cfg.val_fraction, "steps": cfg.steps}
     config = {"data": args.data, "model": asdict(cfg.model), "text": text_config}
     out = open_run(args, {**config, "train": asdict(cfg.train)}, same=list(config))
-    lm.fit(text, **checkpointing(args, out, "rnnkit lm train"))
+    lm.fit(text, **checkpointing(out, args, "rnnkit lm train"))
     lm.save(out)
     sample = lm.sample(length=SAMPLE_LENGTH, temperature=SAMPLE_TEMPERATURE, seed=args.seed)
     (out / "sample.txt").write_text(sample, encoding="utf-8")

@@ -26,7 +26,7 @@ from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.frames import Columns, holdout_lengths, prepare
 from rnnkit.plots import plot_backtest, plot_forecast
-from rnnkit.runs import environment, read_json, write_json
+from rnnkit.runs import checkpointing, environment, read_json, write_json
 from rnnkit.training.distributed import is_main_process
 
 
@@ -79,14 +79,10 @@ def fit_forecaster(
 ) -> tuple[Forecaster, float]:
     """A Forecaster fitted on all but each series' last ``test_size`` points; fit seconds."""
     forecaster = Forecaster(config=config)
-    checkpointing: dict[str, Any] = {}
+    saving: dict[str, Any] = {}
     if run_dir is not None:
-        checkpointing = {
-            "run_dir": run_dir,
-            "resume": resume,
-            "checkpoint_every": checkpoint_every,
-            "resume_hint": f"rnnkit train --resume {run_dir}",
-        }
+        hint = f"rnnkit train --resume {run_dir}"
+        saving = checkpointing(run_dir, resume=resume, every=checkpoint_every, hint=hint)
     start = time.perf_counter()
     forecaster.fit(
         frame,
@@ -97,7 +93,7 @@ def fit_forecaster(
         fill=columns.fill,
         freq=columns.freq,
         test_size=test_size,
-        **checkpointing,
+        **saving,
     )
     return forecaster, time.perf_counter() - start
 
