@@ -150,7 +150,7 @@ def _score(
         }
         if intervals:
             lo, hi = part["lo_95"].to_numpy(), part["hi_95"].to_numpy()
-            row["msis"] = interval_scores.msis(y, lo, hi, hist, m, 1 - LEVEL)
+            row["msis"] = interval_scores.msis(y, lo, hi, hist, m, alpha=0.05)
             row["coverage"] = interval_scores.coverage(y, lo, hi)
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -159,7 +159,8 @@ def _score(
     def mean(column: str) -> float:  # over all points: series means weighted by their points
         return float(np.average(table[column].to_numpy(np.float64), weights=weights))
 
-    result: dict[str, Any] = {"subset": info.name, "series": len(table), "points": weights.sum()}
+    points = int(weights.sum())
+    result: dict[str, Any] = {"subset": info.name, "series": len(table), "points": points}
     for column in ("smape", "mase", "smape_naive2", "mase_naive2"):
         result[column] = mean(column)
     ratio = result["smape"] / result["smape_naive2"] + result["mase"] / result["mase_naive2"]
