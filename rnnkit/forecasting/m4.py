@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from rnnkit import metrics
-from rnnkit.forecasting.baselines import naive, seasonal_naive
 from rnnkit.errors import UserError, unknown
 from rnnkit.forecasting import interval_scores
+from rnnkit.forecasting.baselines import naive, seasonal_naive
 from rnnkit.forecasting.m4_read import OFFICIAL, read_m4
 from rnnkit.forecasting.m4_subsets import (
     PUBLISHED,
