@@ -221,3 +221,26 @@ def plot_gradient_norms(
         fig.suptitle(title)
     fig.savefig(path, dpi=100)
     return Path(path)
+
+
+def plot_m4_examples(
+    train: Any, test: Any, forecasts: Any, ids: Sequence[str], path: str | Path, horizon: int
+) -> Path:
+    """One panel per series id: the last 4 horizons of history, the test truth, the forecast
+    and its 95% band when present (long frames: train ``id,t,y``, test ``id,h,y``,
+    forecasts ``id,h,yhat[,lo_95,hi_95]``)."""
+    fig, axes = _grid(len(ids), width=6.0)
+    for ax, sid in zip(axes, ids, strict=False):
+        history = train.loc[train["id"] == sid, "y"].to_numpy()[-4 * horizon :]
+        truth = test.loc[test["id"] == sid, "y"].to_numpy()
+        rows = forecasts.loc[forecasts["id"] == sid]
+        bounds = ["lo_95", "yhat", "hi_95"] if "lo_95" in rows else ["yhat"]
+        fc = rows[bounds].to_numpy()
+        if fc.shape[1] == 3:  # widen to the (lo_95, lo_80, median, hi_80, hi_95) layout
+            fc = np.column_stack([fc[:, 0], fc[:, 1], fc[:, 1], fc[:, 1], fc[:, 2]])
+        steps = np.arange(len(history), len(history) + len(truth))
+        _forecast_panel(ax, np.arange(len(history)), history, steps, truth, fc)
+        ax.set_title(str(sid))
+    axes[0].legend(fontsize=7)
+    fig.savefig(path, dpi=100)
+    return Path(path)

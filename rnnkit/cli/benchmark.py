@@ -1,0 +1,61 @@
+"""`rnnkit benchmark m4`: the forecaster's defaults on an M4 subset, scored as M4 scored them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnnkit.cli.common import (
+    add_estimator_flags,
+    add_output_flags,
+    config_from_args,
+)
+from rnnkit.config import int_list
+from rnnkit.forecasting.config import ForecasterConfig
+from rnnkit.forecasting.m4 import SUBSETS, read_m4
+from rnnkit.forecasting.m4_benchmark import format_table, run_m4_benchmark
+from rnnkit.runs import prepare_run_dir
+
+WHERE = "the official files: GitHub Mcompetitions/M4-methods, Dataset/Train and Dataset/Test"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = subparsers.add_parser("benchmark", help="public benchmarks (M4)")
+    verbs = group.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    parser = verbs.add_parser(
+        "m4",
+        help="fit the forecaster on an M4 subset, score sMAPE / MASE / OWA beside Naive2",
+        description="Fit one global forecaster per seed on every series of an M4 subset "
+        "(the whole training file), forecast each series' horizon, and score the official test "
+        f"file beside Naive, seasonal naive, Naive2 and the published results. Data: {WHERE}.",
+    )
+    parser.add_argument("--subset", required=True, choices=sorted(SUBSETS), help="M4 subset")
+    parser.add_argument(
+        "--data-dir", required=True, help="folder with {Subset}-train.csv and {Subset}-test.csv"
+    )
+    parser.add_argument("--seeds", type=int_list, default=[0], help="e.g. 0,1,2 (default: 0)")
+    add_estimator_flags(parser, ForecasterConfig(), title="forecaster", skip=("bidirectional",))
+    add_output_flags(parser, "runs/m4")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args, ForecasterConfig())
+    config.device = args.device
+    config.check()
+    read_m4(args.data_dir, args.subset)  # a bad folder fails before the run folder is made
+    out = prepare_run_dir(Path(args.out), overwrite=args.overwrite)
+    changed = {k: v for k, v in config.options().items() if v != ForecasterConfig().options()[k]}
+    summary = run_m4_benchmark(
+        args.data_dir,
+        args.subset,
+        out,
+        seeds=args.seeds,
+        options=changed,
+        progress=config.train.progress,
+    )
+    print(format_table(summary))
+    print(
+        f"\nwrote {out}/metrics.json, table.md, forecasts_seed*.csv, per_series.csv, examples.png"
+    )
+    return 0
