@@ -26,7 +26,7 @@ import torch
 from rnnkit import Forecaster
 from rnnkit.forecasting.config import ForecasterConfig
 from rnnkit.forecasting.evaluation import report
-from rnnkit.forecasting.runner import DataSpec, fit_forecaster, load_data, with_season
+from rnnkit.forecasting.runner import DataSpec, training_data
 from rnnkit.runs import environment
 
 HERE = Path(__file__).resolve().parent
@@ -34,10 +34,17 @@ HERE = Path(__file__).resolve().parent
 TEST_SIZES = {"airpassengers": 24, "co2": 104, "sunspots": 22, "births": 28}
 
 
+def fitted(name: str, config: ForecasterConfig, test_size: int) -> tuple:
+    """A Forecaster fitted on all but the last ``test_size`` points; the table; fit seconds."""
+    data = training_data(DataSpec(source=name), config, test_size)
+    forecaster = Forecaster(config=data.config)
+    start = time.perf_counter()
+    forecaster.fit_series(data.series, data.columns, data.lengths)
+    return forecaster, data.frame, time.perf_counter() - start
+
+
 def accuracy(name: str, seed: int) -> dict:
-    frame, columns, season = load_data(DataSpec(source=name))
-    config = with_season(ForecasterConfig(seed=seed), season)
-    forecaster, seconds = fit_forecaster(frame, columns, config, TEST_SIZES[name])
+    forecaster, frame, seconds = fitted(name, ForecasterConfig(seed=seed), TEST_SIZES[name])
     held = forecaster.holdout(frame, test_size=TEST_SIZES[name])
     assert forecaster.shape is not None and forecaster.history is not None
     scores = report(held.histories, held.truths, held.forecasts, forecaster.shape.season)
@@ -63,9 +70,7 @@ def median_ms(call, repeats: int) -> float:
 
 
 def latency(repeats: int) -> dict:
-    frame, columns, season = load_data(DataSpec(source="airpassengers"))
-    config = with_season(ForecasterConfig(epochs=2), season)
-    forecaster, _ = fit_forecaster(frame, columns, config, 24)
+    forecaster, frame, _ = fitted("airpassengers", ForecasterConfig(epochs=2), 24)
     rng = np.random.default_rng(0)
     n, length = 1000, 60
     t = np.tile(np.arange(length), n)

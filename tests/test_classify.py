@@ -12,7 +12,12 @@ import torch.nn.functional as F
 
 from rnnkit.classify.classifier import PackedSequenceModel, SequenceClassifier
 from rnnkit.classify.data import PaddedBatches, TableSpec, extract, stratified_split
-from rnnkit.classify.evaluation import holdout_test, majority_class, nearest_neighbour
+from rnnkit.classify.evaluation import (
+    holdout_metrics,
+    holdout_split,
+    majority_class,
+    nearest_neighbour,
+)
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.metrics import accuracy, confusion_matrix, macro_f1
@@ -182,7 +187,9 @@ def test_baselines() -> None:
 
 def test_classifier_learns_and_beats_the_baselines() -> None:
     clf = tiny_classifier(epochs=15)
-    metrics, test = holdout_test(clf, extract(easy_wide(80), TableSpec()), TableSpec(), 0.25)
+    train, test = holdout_split(extract(easy_wide(80), TableSpec()), 0.25, seed=0)
+    clf.fit_sequences(train, TableSpec())
+    metrics = holdout_metrics(clf, train, test, seconds=1.0)
     assert metrics["n_test"] == 20 and len(test.sequences) == 20
     assert metrics["accuracy"] >= 0.9 > metrics["majority_accuracy"]
     assert np.array(metrics["confusion_matrix"]).sum() == 20
@@ -198,7 +205,7 @@ def test_scaler_is_fitted_on_training_sequences_only() -> None:
         for i in held:  # change only the test sequences
             changed.sequences[i] = changed.sequences[i] * factor
         clf = tiny_classifier(epochs=1)
-        holdout_test(clf, changed, TableSpec(), 0.25)
+        clf.fit_sequences(holdout_split(changed, 0.25, seed=0)[0], TableSpec())
         scalers.append(clf.scaler)
     assert scalers[0] == scalers[1]
 

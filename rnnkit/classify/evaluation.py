@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 import torch
 
 from rnnkit.classify.classifier import SequenceClassifier, classification_report
-from rnnkit.classify.data import SequenceSet, TableSpec, stratified_split
+from rnnkit.classify.data import SequenceSet, stratified_split
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.models import count_parameters
 
@@ -58,28 +57,26 @@ def baseline_reports(
     )
 
 
-def holdout_test(
-    clf: SequenceClassifier,
-    data: SequenceSet,
-    spec: TableSpec,
-    test_size: float | int,
-    **checkpointing: Any,
-) -> tuple[dict[str, Any], SequenceSet]:
-    """Train on a stratified random part, test on the rest; returns metrics.json and the test set.
+def holdout_split(
+    data: SequenceSet, test_size: float | int, seed: int
+) -> tuple[SequenceSet, SequenceSet]:
+    """A stratified random (seeded) training part and test part.
 
-    The split is random (stratified by class, seeded): sequences are independent examples, so
-    there is no time order to respect between them.
+    The split is random, not chronological: sequences are independent examples, so there is no
+    time order to respect between them.
     """
-    seed = clf.config.train.seed
     kept, held = stratified_split(data.labels, test_size, seed)
-    train, test = data.subset(kept), data.subset(held)
-    start = time.perf_counter()
-    clf.fit_sequences(train, spec, **checkpointing)
-    seconds = time.perf_counter() - start
+    return data.subset(kept), data.subset(held)
+
+
+def holdout_metrics(
+    clf: SequenceClassifier, train: SequenceSet, test: SequenceSet, seconds: float
+) -> dict[str, Any]:
+    """metrics.json of a classifier fitted on ``train`` in ``seconds``, scored on ``test``."""
     report = clf.evaluate_sequences(test)
     majority, one_nn = baseline_reports(clf, train, test)
     assert clf.net is not None
-    metrics = {
+    return {
         "task": "classification",
         "accuracy": report["accuracy"],
         "macro_f1": report["macro_f1"],
@@ -90,11 +87,10 @@ def holdout_test(
         "nn1_padding": "zero-padded at the end to the longest sequence, after scaling",
         "classes": clf.classes,
         "confusion_matrix": report["confusion_matrix"],
-        "n_train": len(kept),
-        "n_test": len(held),
+        "n_train": len(train.labels),
+        "n_test": len(test.labels),
         "epochs": len(clf.history.records),
         "best_epoch": clf.history.best_epoch,
         "train_seconds": seconds,
         "params": count_parameters(clf.net),
     }
-    return metrics, test

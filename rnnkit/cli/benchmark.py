@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(the whole training file), forecast each series' horizon, and score the official test "
         f"file beside Naive, seasonal naive, Naive2 and the published results. Data: {WHERE}.",
     )
-    parser.add_argument("--subset", required=True, choices=sorted(SUBSETS), help="M4 subset")
+    parser.add_argument(
+        "--subset", required=True, choices=sorted(SUBSETS), help="which M4 subset to score"
+    )
     parser.add_argument(
         "--data-dir", required=True, help="folder with {Subset}-train.csv and {Subset}-test.csv"
     )

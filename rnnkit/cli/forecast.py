@@ -7,6 +7,7 @@ One small function per subcommand; the work is done by :mod:`rnnkit.forecasting.
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,12 +28,14 @@ from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.runner import (
     backtest_run,
     check_data,
+    finish_run,
     read_run_config,
-    train_run,
+    run_config,
+    training_data,
     unique_run_dir,
     writes_files,
 )
-from rnnkit.runs import prepare_run_dir
+from rnnkit.runs import checkpointing, prepare_run_dir, write_json
 
 AUTO_OUT = "runs/<data>-<cell>"
 
@@ -67,6 +70,11 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """``rnnkit train``: read and check the data, open the run folder, fit, score, write.
+
+    The forecaster is fitted right here (``Forecaster.fit_series -> training.fit``), so the
+    command is five calls from the optimiser step.
+    """
     if args.resume:
         out = Path(args.resume)
         spec, config, test = read_run_config(out)
@@ -74,14 +82,24 @@ def run_train(args: argparse.Namespace) -> int:
         if args.data is None:
             raise UserError("give the series to fit: --data FILE or a bundled dataset name")
         spec, config, test = data_spec(args), forecaster_config(args), args.test_size
-        check_data(spec, config, test)  # bad data fails before a folder is made
+    data = training_data(spec, config, test)  # bad data fails before a folder is made
+    if not args.resume:
         out = Path(args.out)
         if args.out == AUTO_OUT:
             out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.model.cell}")
         if writes_files():
             prepare_run_dir(out, overwrite=args.overwrite)
-    every = args.checkpoint_every or 0
-    metrics = train_run(spec, config, test, out, resume=bool(args.resume), checkpoint_every=every)
+            write_json(out / "config.json", run_config(spec, data.config, test))
+    forecaster = Forecaster(config=data.config)
+    saving = checkpointing(
+        out,
+        resume=bool(args.resume),
+        every=args.checkpoint_every,
+        hint=f"rnnkit train --resume {out}",
+    )
+    start = time.perf_counter()
+    forecaster.fit_series(data.series, data.columns, data.lengths, **saving)
+    metrics = finish_run(forecaster, data, spec, test, out, time.perf_counter() - start)
     if writes_files():  # under torchrun, rank 0 alone reports
         print(format_report(metrics["test"]))
         print(f"\nwrote {out}/ (model, metrics.json, forecast.png); forecast: rnnkit predict {out}")
@@ -148,7 +166,7 @@ def register_backtest(subparsers: argparse._SubParsersAction) -> None:
 
 def run_backtest(args: argparse.Namespace) -> int:
     spec, config = data_spec(args), forecaster_config(args)
-    check_data(spec, config, None)
+    check_data(spec)
     out = Path(args.out)
     if args.out == AUTO_OUT + "-backtest":
         out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.model.cell}-backtest")

@@ -1,15 +1,14 @@
 """What ``rnnkit train`` and ``rnnkit backtest`` do with a table, shared by the CLI and benches.
 
 A *data spec* names the table and its columns; :func:`load_data` reads it (a bundled dataset
-fills in its target, time column and season). :func:`train_run` fits on each series' training
-part, scores the held-out part beside the baselines, and writes the run directory; only the
-main process writes (torchrun).
+fills in its target, time column and season). :func:`training_data` cuts each series' training
+part, :func:`finish_run` scores the held-out part beside the baselines and writes the run
+directory; only the main process writes (torchrun).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.config import override
-from rnnkit.data.io import load_table, season_length
+from rnnkit.data.io import SeriesData, load_table, season_length
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import Backtest
 from rnnkit.forecasting.config import ForecasterConfig, resolve
@@ -26,7 +25,7 @@ from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.frames import Columns, holdout_lengths, prepare
 from rnnkit.plots import plot_backtest, plot_forecast
-from rnnkit.runs import checkpointing, environment, read_json, write_json
+from rnnkit.runs import environment, read_json, write_json
 from rnnkit.training.distributed import is_main_process
 
 
@@ -67,76 +66,46 @@ def with_season(config: ForecasterConfig, season: int | None) -> ForecasterConfi
     return config
 
 
-def fit_forecaster(
-    frame: pd.DataFrame,
-    columns: Columns,
-    config: ForecasterConfig,
-    test_size: int | float,
-    *,
-    run_dir: Path | None = None,
-    resume: bool = False,
-    checkpoint_every: int = 0,
-) -> tuple[Forecaster, float]:
-    """A Forecaster fitted on all but each series' last ``test_size`` points; fit seconds."""
-    forecaster = Forecaster(config=config)
-    saving: dict[str, Any] = {}
-    if run_dir is not None:
-        hint = f"rnnkit train --resume {run_dir}"
-        saving = checkpointing(run_dir, resume=resume, every=checkpoint_every, hint=hint)
-    start = time.perf_counter()
-    forecaster.fit(
-        frame,
-        target=columns.target,
-        covariates=columns.covariates,
-        time_col=columns.time_col,
-        id_col=columns.id_col,
-        fill=columns.fill,
-        freq=columns.freq,
-        test_size=test_size,
-        **saving,
-    )
-    return forecaster, time.perf_counter() - start
+def check_data(spec: DataSpec) -> None:
+    """Fail on a bad table before anything is written (read and validate it)."""
+    frame, columns, _ = load_data(spec)
+    prepare(frame, columns)
 
 
-def check_data(spec: DataSpec, config: ForecasterConfig, test_size: int | float | None) -> None:
-    """Fail on bad data or sizes before anything is written (read, validate, size the windows).
+@dataclass
+class TrainingData:
+    """A table read for ``rnnkit train``: its series, the training part of each, the config."""
 
-    Without ``test_size`` only the table is checked.
-    """
+    frame: pd.DataFrame
+    columns: Columns
+    series: SeriesData
+    lengths: np.ndarray  # (series,) training points of each (before the held-out end)
+    config: ForecasterConfig  # with the dataset's season filled in
+
+
+def training_data(spec: DataSpec, config: ForecasterConfig, test_size: int | float) -> TrainingData:
+    """Read, validate and cut the table; fails on bad data or sizes before anything is written."""
     frame, columns, season = load_data(spec)
     series = prepare(frame, columns)
-    if test_size is None:
-        return
     lengths = np.diff(series.offsets)
-    shortest = int(np.min(lengths - holdout_lengths(lengths, test_size)))
-    resolve(with_season(config, season), season_length(series.freq), shortest)
+    lengths = lengths - holdout_lengths(lengths, test_size)
+    config = with_season(config, season)
+    resolve(config, season_length(series.freq), int(np.min(lengths)))
+    return TrainingData(frame, columns, series, lengths, config)
 
 
-def train_run(
+def finish_run(
+    forecaster: Forecaster,
+    data: TrainingData,
     spec: DataSpec,
-    config: ForecasterConfig,
     test_size: int | float,
     out: Path,
-    *,
-    resume: bool = False,
-    checkpoint_every: int = 0,
+    seconds: float,
 ) -> dict[str, Any]:
-    """Fit, evaluate on the held-out part, and write the run directory; returns metrics."""
-    frame, columns, season = load_data(spec)
-    config = with_season(config, season)
-    if writes_files():
-        write_json(out / "config.json", run_config(spec, config, test_size))
-    forecaster, seconds = fit_forecaster(
-        frame,
-        columns,
-        config,
-        test_size,
-        run_dir=out,
-        resume=resume,
-        checkpoint_every=checkpoint_every,
-    )
-    held = forecaster.holdout(frame, test_size=test_size)
+    """After fitting: score the held-out end, write the run folder (rank 0); returns metrics."""
+    held = forecaster.holdout(data.frame, test_size=test_size)
     assert forecaster.shape is not None and forecaster.history is not None
+    history = forecaster.history
     metrics = {
         "test": report(held.histories, held.truths, held.forecasts, forecaster.shape.season),
         "test_points": int(sum(len(t) for t in held.truths)),
@@ -145,16 +114,15 @@ def train_run(
         "horizon": forecaster.shape.horizon,
         "season": forecaster.shape.season,
         "fit_seconds": seconds,
-        "epochs": len(forecaster.history.records),
+        "epochs": len(history.records),
     }
-    forecaster.observe(frame)  # predict without --data starts after the end of the file
+    forecaster.observe(data.frame)  # predict without --data starts after the end of the file
     if writes_files():
         forecaster.save(out, overwrite=True)
-        write_json(out / "history.json", forecaster.history.to_dict())
+        write_json(out / "history.json", history.to_dict())
         write_json(out / "metrics.json", metrics)
-        plot_forecast(
-            held, out / "forecast.png", title=f"{Path(spec.source).stem}: {config.model.cell}"
-        )
+        title = f"{Path(spec.source).stem}: {data.config.model.cell}"
+        plot_forecast(held, out / "forecast.png", title=title)
     return metrics
 
 

@@ -10,7 +10,7 @@ from rnnkit.training.callbacks import Callback, StepEnd
 from rnnkit.training.config import PRECISIONS, TrainConfig
 from rnnkit.training.history import EpochRecord, History
 from rnnkit.training.interrupts import TrainingInterrupted
-from rnnkit.training.loop import fit, prepare, run_epoch, train_epochs
+from rnnkit.training.loop import fit, prepare, run_epoch
 from rnnkit.training.losses import Batch, LossFn, classification_loss, regression_loss
 from rnnkit.training.optim import OptimizerFactory, Schedule, adamw, constant_lr, cosine_lr
 from rnnkit.training.seeding import seed_everything, seeded
@@ -53,7 +53,6 @@ __all__ = [
     "seed_everything",
     "seeded",
     "to_device",
-    "train_epochs",
     "train_step",
     "use_bf16",
 ]

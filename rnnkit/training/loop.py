@@ -11,7 +11,6 @@ weights or a checkpoint. Under ``torchrun`` the same code trains with Distribute
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 import time
@@ -37,6 +36,7 @@ from rnnkit.training.state import TrainingDiverged, TrainingRun, diverged_error
 from rnnkit.training.step import (
     BatchSource,
     _start_pass,
+    compiled,
     evaluate,
     to_device,
     train_step,
@@ -45,7 +45,7 @@ from rnnkit.training.step import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["fit", "prepare", "run_epoch", "train_epochs"]
+__all__ = ["fit", "prepare", "run_epoch"]
 
 
 def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:
@@ -159,9 +159,27 @@ def fit(
         )
         if resume:
             resume_from(run)
-        run.train_model = _compiled(distributed.wrap(model, run.context), config)
+        run.train_model = compiled(distributed.wrap(model, run.context), config)
+        state, bar = run.state, _progress_bar(run, desc)
         with run.stop:
-            train_epochs(run, train, val, desc)
+            for epoch in bar:
+                lr = _set_lr(run, epoch)
+                # one pass over the training data (or its rest, after a resume), then validation
+                start = time.perf_counter() - state.seconds
+                train_loss = run_epoch(run, train, epoch)
+                val_loss = None
+                if val is not None:
+                    val_loss = evaluate(
+                        model, val, loss_fn, autocast=run.autocast, context=run.context
+                    )
+                seconds = time.perf_counter() - start
+                if _end_epoch(
+                    run, bar, EpochRecord(epoch + 1, train_loss, val_loss, lr, seconds), desc
+                ):
+                    break
+            bar.close()
+            if bar.total:  # not when resuming a finished run
+                call(run.callbacks, "on_end", run)
     if run.best is not None:
         model.load_state_dict(run.best)
     return run.state.history
@@ -205,68 +223,46 @@ def prepare(
     )
 
 
-def _compiled(model: nn.Module, config: TrainConfig) -> nn.Module:
-    """``torch.compile(model)`` when asked for and supported here."""
-    if not config.compile:
-        return model
-    try:
-        supported = importlib.import_module("torch._dynamo").is_dynamo_supported()
-    except (ImportError, AttributeError):
-        supported = False
-    if not supported or not hasattr(torch, "compile"):
-        raise UserError(
-            f"--compile: torch.compile is not supported by torch {torch.__version__} on "
-            f"Python {sys.version.split()[0]}; drop --compile"
-        )
-    compiled: nn.Module = torch.compile(model)  # type: ignore[assignment]
-    return compiled
-
-
-def train_epochs(run: TrainingRun, train: BatchSource, val: BatchSource | None, desc: str) -> None:
-    """The epochs: set lr, train, validate, keep the best, checkpoint, log, stop early."""
-    state, config, main = run.state, run.config, run.context.rank == 0
-    if state.history.stopped_early:  # resuming a run that had already finished
-        return
-    bar = tqdm(
-        range(state.epoch, config.epochs or 0),
+def _progress_bar(run: TrainingRun, desc: str) -> Any:
+    """The epochs still to train, as a tqdm bar (shown on rank 0 with progress on); none when
+    resuming a run that had already stopped early."""
+    state, config = run.state, run.config
+    total = 0 if state.history.stopped_early else (config.epochs or 0)
+    return tqdm(
+        range(state.epoch, max(total, state.epoch)),
         initial=state.epoch,
-        total=config.epochs,
+        total=total,
         desc=desc,
-        disable=not (config.progress and main),
+        disable=not (config.progress and run.context.rank == 0),
         file=sys.stderr,
     )
-    for epoch in bar:
-        # set lr for this epoch (a pure function of the epoch)
-        lr = run.schedule(epoch, config)
-        for group in run.optimizer.param_groups:
-            group["lr"] = lr
-        # one pass over the training data (or its rest, after a resume), then validation
-        start = time.perf_counter() - state.seconds
-        train_loss = run_epoch(run, train, epoch)
-        val_loss = None
-        if val is not None:
-            val_loss = evaluate(
-                run.model, val, run.loss_fn, autocast=run.autocast, context=run.context
-            )
-        seconds = time.perf_counter() - start
-        record = EpochRecord(epoch + 1, train_loss, val_loss, lr, seconds)
-        # keep the best weights seen on validation (or the latest, without validation)
-        _keep_best(run, record)
-        # checkpoint, log, then stop once validation has not improved for `patience` epochs
-        history = state.history
-        history.stopped_early = (
-            bool(config.patience) and epoch + 1 - history.best_epoch >= config.patience
-        )
-        state.epoch, state.step = epoch + 1, 0
-        state.loss_sum, state.loss_count, state.seconds = 0.0, 0, 0.0
-        save(run)
-        _log(run, bar, record, desc)
-        call(run.callbacks, "on_epoch", run, record)
-        _stop_if_asked(run)
-        if history.stopped_early:
-            break
-    bar.close()
-    call(run.callbacks, "on_end", run)
+
+
+def _set_lr(run: TrainingRun, epoch: int) -> float:
+    """The epoch's learning rate, a pure function of the epoch, set on every param group."""
+    lr = run.schedule(epoch, run.config)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def _end_epoch(run: TrainingRun, bar: Any, record: EpochRecord, desc: str) -> bool:
+    """Keep the best weights, checkpoint, log, call back; whether to stop early."""
+    state, config = run.state, run.config
+    # keep the best weights seen on validation (or the latest, without validation)
+    _keep_best(run, record)
+    # checkpoint, log, then stop once validation has not improved for `patience` epochs
+    history = state.history
+    history.stopped_early = (
+        bool(config.patience) and record.epoch - history.best_epoch >= config.patience
+    )
+    state.epoch, state.step = record.epoch, 0
+    state.loss_sum, state.loss_count, state.seconds = 0.0, 0, 0.0
+    save(run)
+    _log(run, bar, record, desc)
+    call(run.callbacks, "on_epoch", run, record)
+    _stop_if_asked(run)
+    return history.stopped_early
 
 
 def _keep_best(run: TrainingRun, record: EpochRecord) -> None:

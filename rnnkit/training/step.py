@@ -5,7 +5,9 @@ A *batch source* (anything with ``iter_batches`` and ``len``) serves batches."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
+import sys
 from collections.abc import Iterator
 from typing import Any, NamedTuple, Protocol
 
@@ -14,7 +16,7 @@ from torch import nn
 
 from rnnkit.errors import UserError, unknown
 from rnnkit.training import distributed
-from rnnkit.training.config import PRECISIONS
+from rnnkit.training.config import PRECISIONS, TrainConfig
 from rnnkit.training.distributed import Context
 from rnnkit.training.losses import Batch, LossFn, regression_loss
 from rnnkit.training.state import TrainingDiverged
@@ -142,3 +144,20 @@ def evaluate(
     sums = _eval_sums(model, data, loss_fn, batch_size, autocast, context)
     total, count = distributed.all_reduce_sum([sums[0], sums[1]], context)
     return total / max(count, 1)
+
+
+def compiled(model: nn.Module, config: TrainConfig) -> nn.Module:
+    """``torch.compile(model)`` when asked for and supported here."""
+    if not config.compile:
+        return model
+    try:
+        supported = importlib.import_module("torch._dynamo").is_dynamo_supported()
+    except (ImportError, AttributeError):
+        supported = False
+    if not supported or not hasattr(torch, "compile"):
+        raise UserError(
+            f"--compile: torch.compile is not supported by torch {torch.__version__} on "
+            f"Python {sys.version.split()[0]}; drop --compile"
+        )
+    result: nn.Module = torch.compile(model)  # type: ignore[assignment]
+    return result
