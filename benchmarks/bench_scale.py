@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils.data import DistributedSampler
 
 from rnnkit.data import Examples, chronological_split, sliding_windows
 from rnnkit.models import ModelConfig, SequenceModel
@@ -89,6 +90,15 @@ def train_steps(train: Examples, steps: int, batch_size: int) -> dict[str, float
     return {"fetch_seconds": fetch, "step_seconds": compute}
 
 
+def stock_sampler_peak(n: int) -> int:
+    """Bytes added at the peak before torch's DistributedSampler yields its first index of an
+    ``n``-sample epoch (it lists the whole permutation: ``randperm(n).tolist()``)."""
+    before = reset_peak()
+    sampler = DistributedSampler(range(n), num_replicas=1, rank=0, shuffle=True, seed=0)
+    next(iter(sampler))
+    return peak() - before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1M points, 100 steps")
@@ -111,12 +121,14 @@ def main() -> None:
     times = train_steps(train, args.steps, args.batch_size)
     trained = peak() - before_training + built
     copied = len(train) * (args.window + 1) * series.element_size()
+    stock = stock_sampler_peak(len(train))
     fraction = times["fetch_seconds"] / (times["fetch_seconds"] + times["step_seconds"])
     rows: list[dict[str, Any]] = [
         {"phase": "raw series", "MB": raw / MB, "x raw": 1.0},
         {"phase": "build Examples (views)", "MB": built / MB, "x raw": built / raw},
         {"phase": f"+ train {args.steps} steps", "MB": trained / MB, "x raw": trained / raw},
         {"phase": "(windows if copied)", "MB": copied / MB, "x raw": copied / raw},
+        {"phase": "(torch DistributedSampler's order)", "MB": stock / MB, "x raw": stock / raw},
         {
             "phase": "batch fetch share of step",
             "MB": None,

@@ -14,7 +14,13 @@ from safetensors.torch import load_file
 from rnnkit.data import Examples, sliding_windows
 from rnnkit.models import ModelConfig, SequenceModel
 from rnnkit.training.checkpoint import load_checkpoint
-from rnnkit.training.distributed import Context, EpochOrder, epoch_batches, steps_per_epoch
+from rnnkit.training.distributed import (
+    Context,
+    EpochOrder,
+    EpochSampler,
+    epoch_batches,
+    steps_per_epoch,
+)
 from tests.train_driver import options, train
 
 DRIVER = Path(__file__).with_name("train_driver.py")
@@ -31,8 +37,23 @@ def test_epoch_order_is_a_permutation_that_changes_with_epoch_and_seed(n: int) -
         assert not torch.equal(order, EpochOrder(n, seed=1, epoch=0)[torch.arange(n)])
 
 
+def test_epoch_sampler_splits_the_epoch_order_like_distributed_sampler() -> None:
+    n, batch, world = 51, 8, 2
+    order = EpochOrder(n, seed=3, epoch=1)[torch.arange(n)]
+    for rank in range(world):
+        sampler = EpochSampler(n, batch, seed=3, context=Context(rank, world, CPU))
+        sampler.set_epoch(1)
+        steps = list(sampler)
+        assert len(steps) == len(sampler) == steps_per_epoch(n, batch, world) == 7
+        padded = torch.cat([order, order[:1]])  # wrapped to 52, a multiple of W
+        assert torch.equal(torch.cat(steps), padded[rank::world])
+    resumed = EpochSampler(n, batch, seed=3, context=Context(0, 1, CPU), start=4)
+    resumed.set_epoch(1)
+    assert len(resumed) == 3 and torch.equal(torch.cat(list(resumed)), order[32:])
+
+
 class NoOrder:
-    """A batch source without ``order=``: it shuffles itself."""
+    """A batch source that is no indexable Dataset: it shuffles itself."""
 
     def __init__(self, examples: Examples) -> None:
         self.examples = examples

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from torch.utils.data import Dataset
 
 from rnnkit.errors import UserError
 
@@ -68,20 +69,15 @@ def chronological_split(n: int, *, test: float | int = 0.2, val: float = 0.1) ->
 
 
 def batch_positions(
-    n: int,
-    batch_size: int,
-    shuffle: bool = False,
-    generator: torch.Generator | None = None,
-    order: Tensor | None = None,
+    n: int, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
 ) -> Iterator[Tensor]:
-    """Positions 0..n-1 in batches: in order, shuffled, or in the given ``order`` (e.g. DDP)."""
-    if order is None:
-        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    """Positions 0..n-1 in batches, in order or shuffled."""
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for start in range(0, int(order.shape[0]), batch_size):
         yield order[start : start + batch_size]
 
 
-class Examples:
+class Examples(Dataset):
     """Aligned inputs and targets served in mini-batches.
 
     ``x`` and ``y`` may be views (e.g. from :func:`sliding_windows`); ``index`` selects which rows
@@ -133,9 +129,15 @@ class Examples:
         *,
         shuffle: bool = False,
         generator: torch.Generator | None = None,
-        order: Tensor | None = None,
     ) -> Iterator[tuple[Tensor, Tensor]]:
-        """Yield ``(x, y)`` batches; ``order`` (positions) overrides shuffling, e.g. for DDP."""
-        for positions in batch_positions(len(self), batch_size, shuffle, generator, order):
-            rows = self._lookup(positions)
-            yield self.x[rows], self.y[rows]
+        """Yield ``(x, y)`` batches, in order or shuffled."""
+        for positions in batch_positions(len(self), batch_size, shuffle, generator):
+            yield self[positions]
+
+    def __getitem__(self, positions: Tensor) -> tuple[Tensor, Tensor]:
+        """The batch at ``positions`` (int64) of this set: (B, ...) inputs and targets.
+
+        Batched indexing, as the fit loop's DataLoader asks for (its sampler yields positions).
+        """
+        rows = self._lookup(positions)
+        return self.x[rows], self.y[rows]

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 from torch import Tensor
+from torch.utils.data import Dataset
 
 from rnnkit.data.windows import batch_positions
 from rnnkit.errors import UserError
@@ -53,7 +54,7 @@ def split_validation(
     return ~val, val
 
 
-class SeriesWindows:
+class SeriesWindows(Dataset):
     """(x, y, loc, scale) batches of raw windows from all series, gathered from one view.
 
     ``values`` (time, F) holds every series concatenated; ``starts`` the valid frame start rows;
@@ -96,8 +97,11 @@ class SeriesWindows:
         *,
         shuffle: bool = False,
         generator: torch.Generator | None = None,
-        order: Tensor | None = None,
     ) -> Iterator[tuple[Tensor, ...]]:
-        """Yield batches in order, shuffled, or in the given ``order`` (positions, e.g. DDP)."""
-        for positions in batch_positions(len(self), batch_size, shuffle, generator, order):
+        """Yield batches in order or shuffled."""
+        for positions in batch_positions(len(self), batch_size, shuffle, generator):
             yield self.batch(positions)
+
+    def __getitem__(self, positions: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The batch at ``positions`` (batched indexing, as the fit loop's DataLoader asks)."""
+        return self.batch(positions)

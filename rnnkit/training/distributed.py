@@ -8,14 +8,15 @@ The sample order follows ``torch.utils.data.DistributedSampler``: each epoch has
 permutation of the training set (seed + epoch, the sampler's ``set_epoch``), padded by wrapping
 around to a multiple of the world size, and rank ``r`` takes positions ``r, r + W, r + 2W, ...``.
 The permutation is computed on demand (:class:`EpochOrder`), so no tensor as long as the data set
-is ever built. Step ``k`` of every rank together covers positions ``[k*B, (k+1)*B)`` of that
-permutation, exactly the batch one process with batch size ``B`` trains on at step ``k``.
+is ever built; :class:`EpochSampler` is that order as a ``torch.utils.data.Sampler``, through
+which a ``DataLoader`` reads the data set. Step ``k`` of every rank together covers positions
+``[k*B, (k+1)*B)`` of that permutation, exactly the batch one process with batch size ``B``
+trains on at step ``k``.
 """
 
 from __future__ import annotations
 
 import atexit
-import inspect
 import os
 import random
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from rnnkit.errors import UserError
 
@@ -177,14 +179,6 @@ def rank_positions(start: int, stop: int, n: int, batch_size: int, context: Cont
     return (context.rank + context.world * j) % n
 
 
-def _takes_order(data: Any) -> bool:
-    """Whether ``data.iter_batches`` accepts ``order=`` (e.g. :class:`rnnkit.data.Examples`)."""
-    try:
-        return "order" in inspect.signature(data.iter_batches).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def shard(batch: tuple[Tensor, ...], context: Context) -> tuple[Tensor, ...]:
     """This rank's rows ``r, r + W, ...`` of a global batch (padded by wrapping, as above)."""
     if context.world == 1:
@@ -194,28 +188,71 @@ def shard(batch: tuple[Tensor, ...], context: Context) -> tuple[Tensor, ...]:
     return tuple(t[rows] for t in batch)
 
 
+class EpochSampler(Sampler[Tensor]):
+    """This rank's positions for every step of an epoch: a batch sampler for a DataLoader.
+
+    It splits :class:`EpochOrder` as ``DistributedSampler`` splits its permutation (padded by
+    wrapping to a multiple of the world size; rank ``r`` takes positions ``r, r + W, ...``) and
+    yields ``batch_size / W`` of them per step, as one int64 tensor, from step ``start`` on (a
+    mid-epoch resume). ``set_epoch`` picks the epoch's order, as ``DistributedSampler``'s does.
+    Unlike ``RandomSampler``/``DistributedSampler`` it never materialises the whole permutation
+    (``randperm(n).tolist()``): the order is computed a chunk of steps at a time.
+    """
+
+    def __init__(
+        self, n: int, batch_size: int, seed: int, context: Context, *, start: int = 0
+    ) -> None:
+        self.n, self.batch_size, self.seed, self.context = n, batch_size, seed, context
+        self.start, self.epoch = start, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return max(0, steps_per_epoch(self.n, self.batch_size, self.context.world) - self.start)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        local = self.batch_size // self.context.world
+        order = EpochOrder(self.n, self.seed, self.epoch)
+        steps = steps_per_epoch(self.n, self.batch_size, self.context.world)
+        chunk = max(1, ORDER_CHUNK // local)  # steps whose rows are computed at once
+        for first in range(self.start, steps, chunk):
+            last = min(first + chunk, steps)
+            rows = order[rank_positions(first, last, self.n, self.batch_size, self.context)]
+            for k in range(last - first):
+                yield rows[k * local : (k + 1) * local]  # (B / W,) positions of step first + k
+
+
+def _as_is(batch: Any) -> Any:
+    """The DataLoader's collate function: the data set already returns whole batches."""
+    return batch
+
+
 def epoch_batches(
     data: Any, batch_size: int, seed: int, epoch: int, start: int, context: Context
 ) -> Iterator[tuple[int, tuple[Tensor, ...]]]:
     """This rank's batches of ``epoch`` from step ``start`` on, each with its step number.
 
-    Sources that take ``order=`` gather only this rank's rows of :class:`EpochOrder`; any other
-    source shuffles itself with a generator seeded by seed + epoch, and each rank keeps its
-    share of every global batch (same semantics, more gathering).
+    A ``torch.utils.data.Dataset`` whose ``data[positions]`` is a batch (e.g.
+    :class:`rnnkit.data.Examples`) is read through a DataLoader driven by :class:`EpochSampler`,
+    gathering only this rank's rows. Any other batch source shuffles itself with a generator
+    seeded by seed + epoch, and each rank keeps its share of every global batch (same
+    semantics, more gathering).
     """
-    if not _takes_order(data):
+    n = len(data)  # every batch source has a length
+    if not isinstance(data, Dataset):
         generator = torch.Generator().manual_seed(seed + epoch)
         batches = data.iter_batches(batch_size, shuffle=True, generator=generator)
         for step, batch in enumerate(batches):
             if step >= start:
                 yield step, shard(batch, context)
         return
-    n, local = len(data), batch_size // context.world
-    order, steps = EpochOrder(n, seed, epoch), steps_per_epoch(n, batch_size, context.world)
-    chunk = max(1, ORDER_CHUNK // local)  # steps whose rows are computed at once
-    for first in range(start, steps, chunk):
-        last = min(first + chunk, steps)
-        rows = order[rank_positions(first, last, n, batch_size, context)]  # (samples,)
-        for step in range(first, last):
-            part = rows[(step - first) * local : (step - first + 1) * local]
-            yield step, next(iter(data.iter_batches(len(part), order=part)))
+    sampler = EpochSampler(n, batch_size, seed, context, start=start)
+    sampler.set_epoch(epoch)
+    # the loader draws a base seed when iterated: from its own generator, never from torch's
+    # global one (which holds the dropout stream that resume restores bit for bit)
+    private = torch.Generator().manual_seed(seed + epoch)
+    yield from enumerate(
+        DataLoader(data, sampler=sampler, batch_size=None, collate_fn=_as_is, generator=private),
+        start,
+    )
