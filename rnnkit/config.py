@@ -200,6 +200,8 @@ def add_flags(
             continue
         shown = "" if default is None else " (default: %(default)s)"
         reading = {"type": f.metadata["type"]} if f.metadata.get("type") else {}
+        if not f.metadata.get("choices"):  # --layers N shows as LAYERS, not as its field name
+            reading["metavar"] = flag_name(f).lstrip("-").replace("-", "_").upper()
         group.add_argument(
             flag_name(f),
             dest=f.name,

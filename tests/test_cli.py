@@ -122,3 +122,15 @@ def test_absurd_forecast_length_is_refused(cli, tmp_path: Path) -> None:
     result = cli("predict", tmp_path, "--steps", "100000000")
     assert_one_line_error(result)
     assert "100000" in result.err
+
+
+@pytest.mark.parametrize("verb", ["train", "predict", "backtest", "export"])
+def test_forecast_verbs_are_a_group_and_top_level_aliases(cli, verb: str) -> None:
+    grouped, alias = cli("forecast", verb, "--help"), cli(verb, "--help")
+    assert grouped.code == alias.code == 0
+    assert grouped.out.replace("rnnkit forecast ", "rnnkit ").split() == alias.out.split()
+
+
+def test_every_training_command_takes_resume_run(cli) -> None:
+    for command in (["train"], ["forecast", "train"], ["lm", "train"], ["classify", "train"]):
+        assert "--resume [RUN]" in cli(*command, "--help").out, command

@@ -119,6 +119,8 @@ def test_resume_checks_the_settings_and_continues(cli, text_file: Path, tmp_path
     assert "text settings differ" in changed.err
     resumed = cli(*args, "--resume")  # the run had finished: nothing left to train
     assert resumed.code == 0, resumed.err
+    named = cli(*args[:-2], "--resume", out)  # --resume RUN, as for every training command
+    assert named.code == 0, named.err
     again = json.loads((out / "metrics.json").read_text())
     assert again["val_bpc"] == pytest.approx(first["val_bpc"])
     fresh = cli(*[a if a != out else tmp_path / "none" for a in args], "--resume")

@@ -14,7 +14,7 @@ chronological.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
+from rnnkit.config import name_list, option
 from rnnkit.data.io import load_table
 from rnnkit.errors import UserError, closest, unknown
 
@@ -33,11 +34,17 @@ FORMATS = ("wide", "long")
 class TableSpec:
     """Which columns of a table hold what (saved with a classifier, reused to predict)."""
 
-    format: str = "wide"  # "wide" (row per sequence) or "long" (row per step)
-    label: str = "label"  # the class column
-    id_col: str | None = None  # long: which sequence a row belongs to; wide: optional row id
-    time_col: str | None = None  # long: order of steps within a sequence (default: file order)
-    features: list[str] = field(default_factory=list)  # long: feature columns (default: numeric)
+    format: str = option(
+        "wide", "wide: a row per sequence, a column per step; long: a row per step"
+    )
+    label: str = option("label", "the class column")
+    id_col: str | None = option(None, "long: the sequence id column; wide: an optional row id")
+    time_col: str | None = option(None, "long: the step order column (default: file order)")
+    features: list[str] = option(
+        [],
+        "long: comma-separated feature columns (default: every other numeric column)",
+        type=name_list,
+    )
 
 
 @dataclass

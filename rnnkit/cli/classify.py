@@ -12,15 +12,17 @@ from rnnkit.classify.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.classify.data import FORMATS, SequenceSet, TableSpec, extract, read_table
 from rnnkit.classify.evaluation import holdout_metrics, holdout_split
 from rnnkit.cli.common import (
+    RESUME_HELP,
     add_device_flag,
     add_estimator_flags,
+    add_group,
     add_output_flags,
     add_resume_flag,
     checkpointing,
     config_from_args,
     open_run,
 )
-from rnnkit.config import name_list
+from rnnkit.config import add_flags, from_args
 from rnnkit.errors import UserError, unknown
 from rnnkit.models import resolve_backend
 from rnnkit.plots import plot_confusion_matrix, plot_learning_curves
@@ -43,15 +45,14 @@ def count_or_fraction(text: str) -> int | float:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    add_group(
+        subparsers,
         "classify",
         help="sequence classification: train on labelled sequences, predict labels",
         description="Classify whole sequences of varying length with a recurrent model: "
         "'train' learns from a labelled table, 'predict' labels new sequences.",
+        actions=[_register_train, _register_predict],
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    _register_train(actions)
-    _register_predict(actions)
 
 
 def _register_train(actions: argparse._SubParsersAction) -> None:
@@ -65,28 +66,16 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
     )
     data = parser.add_argument_group("data")
     data.add_argument("--data", required=True, help="a CSV or Parquet file, or 'shapes'")
-    data.add_argument("--label", default="label", help="the class column (default: label)")
-    data.add_argument(
-        "--format",
-        default="wide",
-        help="wide: a row per sequence, a column per step; long: a row per step (default: wide)",
-    )
-    data.add_argument("--id-col", help="long: the sequence id column; wide: an optional row id")
-    data.add_argument("--time-col", help="long: the step order column (default: file order)")
-    data.add_argument(
-        "--features",
-        type=name_list,
-        help="long: comma-separated feature columns (default: every other numeric column)",
-    )
     data.add_argument(
         "--test-size",
         type=count_or_fraction,
         default=0.2,
         help="sequences held out for the test: a count or a fraction (default: %(default)s)",
     )
+    add_flags(parser, TableSpec(), titles={"TableSpec": "table layout"})
     add_estimator_flags(parser, ClassifierConfig(), title="classifier")
     add_output_flags(parser, "runs/classify")
-    add_resume_flag(parser)
+    add_resume_flag(parser, help=RESUME_HELP)
     parser.set_defaults(func=run_train)
 
 
@@ -115,7 +104,7 @@ def run_train(args: argparse.Namespace) -> int:
     options = config_from_args(args, ClassifierConfig())
     resolve_backend(options.model.cell, options.model.backend)  # fails before reading the data
     clf = SequenceClassifier(config=options, device=args.device)
-    spec = TableSpec(args.format, args.label, args.id_col, args.time_col, args.features or [])
+    spec = from_args(TableSpec(), args)
     data = extract(read_table(args.data), spec)
     if len(set(data.labels.tolist())) < 2:
         raise UserError(f"the '{spec.label}' column has only one class; need at least two")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -25,10 +26,62 @@ C = TypeVar("C")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``rnnkit demo: error: ...`` and exit code 2."""
+    """argparse with one-line errors (``rnnkit demo: error: ...``, exit code 2) that keeps the
+    flags it declares in ``options`` (its own and its groups'), which ``--config`` files use."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.options: list[argparse.Action] = []  # before __init__, which adds --help
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.options.append(action)
+        return action
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
+        return _Recorded(super().add_argument_group(*args, **kwargs), self.options)
+
+    def add_mutually_exclusive_group(self, **kwargs: Any) -> Any:
+        return _Recorded(super().add_mutually_exclusive_group(**kwargs), self.options)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _Recorded:
+    """An argument group whose flags are also recorded in its parser's ``options``."""
+
+    def __init__(self, group: Any, options: list[argparse.Action]) -> None:
+        self.group, self.options = group, options
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the group's own
+        return getattr(self.group, name)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action: argparse.Action = self.group.add_argument(*args, **kwargs)
+        self.options.append(action)
+        return action
+
+    def add_mutually_exclusive_group(self, **kwargs: Any) -> _Recorded:
+        return _Recorded(self.group.add_mutually_exclusive_group(**kwargs), self.options)
+
+
+def add_group(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    *,
+    help: str,
+    description: str,
+    actions: Sequence[Callable[[argparse._SubParsersAction], None]],
+) -> argparse.ArgumentParser:
+    """A command with actions (``rnnkit lm train``): ``actions`` each register one."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=help, description=description
+    )
+    verbs = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for register in actions:
+        register(verbs)
+    return parser
 
 
 MAX_FORECAST_STEPS = 100_000  # beyond this a forecast is a mistake (or a job for pieces)
@@ -147,20 +200,36 @@ def add_output_flags(parser: argparse.ArgumentParser, default: str) -> None:
     )
 
 
-def add_resume_flag(parser: argparse.ArgumentParser) -> None:
+RESUME_OUT = ""  # what a bare --resume holds: the run folder is --out
+RESUME_HELP = (
+    "continue the interrupted run RUN (default: --out) from its checkpoint; give the data "
+    "and flags it started with (checked against RUN/config.json)"
+)
+
+
+def add_resume_flag(parser: argparse.ArgumentParser, help: str) -> None:
+    """--resume RUN, the same for every training command (``help`` says what RUN supplies)."""
     parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the interrupted run in --out from its checkpoint (same data and flags)",
+        "--resume", metavar="RUN", nargs="?", const=RESUME_OUT, default=None, help=help
     )
 
 
+def resume_dir(args: argparse.Namespace) -> Path | None:
+    """The run folder ``--resume RUN`` names (a bare ``--resume``: ``--out``), or None."""
+    if args.resume is None:
+        return None
+    return Path(args.resume or args.out)
+
+
 def open_run(args: argparse.Namespace, config: dict[str, Any], same: list[str]) -> Path:
-    """The run folder --out: a new one, or with --resume the interrupted one (see runs)."""
-    return runs.open_run(args.out, config, resume=args.resume, overwrite=args.overwrite, same=same)
+    """The run folder --out: a new one, or with --resume RUN the interrupted one (see runs)."""
+    run = resume_dir(args)
+    out = run or args.out
+    return runs.open_run(out, config, resume=run is not None, overwrite=args.overwrite, same=same)
 
 
 def checkpointing(out: Path, args: argparse.Namespace, command: str) -> dict[str, Any]:
     """The checkpoint options of ``fit`` for a command run into ``out``."""
     hint = f"the same '{command}' command with --resume"
-    return runs.checkpointing(out, resume=args.resume, every=args.checkpoint_every, hint=hint)
+    resume = args.resume is not None
+    return runs.checkpointing(out, resume=resume, every=args.checkpoint_every, hint=hint)

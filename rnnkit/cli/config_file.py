@@ -54,9 +54,13 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def _action(parser: argparse.ArgumentParser, key: str, path: Path) -> argparse.Action:
-    """The flag a key names: its long flag (``layers``) or its config field (``num_layers``)."""
+    """The flag a key names: its long flag (``layers``) or its config field (``num_layers``).
+
+    The flags are those the command's parser recorded as they were declared (``Parser.options``
+    in :mod:`rnnkit.cli.common`), not argparse's private list.
+    """
     actions: dict[str, argparse.Action] = {}
-    for action in parser._actions:
+    for action in getattr(parser, "options", []):
         if action.option_strings and action.dest not in NOT_SETTABLE:
             actions[action.dest.replace("_", "-")] = action
             for flag in action.option_strings:

@@ -1,5 +1,7 @@
-"""`rnnkit train`, `predict`, `backtest` and `datasets`: forecasting from the command line.
+"""`rnnkit forecast train|predict|backtest|export` (also at the top level) and `rnnkit datasets`.
 
+Forecasting is the main job, so its verbs are registered twice by the same code: in the
+``forecast`` group and, as aliases, at the top level (`rnnkit train` = `rnnkit forecast train`).
 One small function per subcommand; the work is done by :mod:`rnnkit.forecasting.runner` and
 :class:`rnnkit.Forecaster`, so the CLI and the Python API give the same results.
 """
@@ -12,7 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnkit.cli.common import add_device_flag, add_output_flags, forecast_steps
+from rnnkit.cli import export as export_cli
+from rnnkit.cli.common import (
+    add_device_flag,
+    add_group,
+    add_output_flags,
+    add_resume_flag,
+    forecast_steps,
+    resume_dir,
+)
 from rnnkit.cli.forecast_flags import (
     add_all_model_flags,
     data_spec,
@@ -41,9 +51,17 @@ AUTO_OUT = "runs/<data>-<cell>"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    register_train(subparsers)
-    register_predict(subparsers)
-    register_backtest(subparsers)
+    verbs = [register_train, register_predict, register_backtest, export_cli.register]
+    add_group(
+        subparsers,
+        "forecast",
+        help="forecast series: train, predict, backtest, export (also as top-level commands)",
+        description="Forecasting from tables of series. Each action is also a top-level "
+        "command: 'rnnkit train' is 'rnnkit forecast train', and so on.",
+        actions=verbs,
+    )
+    for verb in verbs:  # the top-level aliases: the same parsers, registered again
+        verb(subparsers)
     register_datasets(subparsers)
 
 
@@ -55,18 +73,20 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         "score those points beside the naive, seasonal naive and drift baselines, and write "
         "the run folder (model, config, history, metrics.json, forecast.png).",
     )
-    add_all_model_flags(parser, data_required=False)  # --resume RUN reads its data from RUN
+    add_all_model_flags(parser)
     parser.add_argument(
         "--test-size",
         type=holdout_size,
         default=0.2,
         help="held-out points per series: a count (24) or a fraction (default: %(default)s)",
     )
-    parser.add_argument(
-        "--resume", metavar="RUN", help="continue the killed run RUN (its data and config)"
+    add_resume_flag(
+        parser,
+        help="continue the interrupted run RUN from its checkpoint, with the "
+        "data and options it started with (read from RUN/config.json)",
     )
     add_output_flags(parser, AUTO_OUT)
-    parser.set_defaults(func=run_train, data=None)
+    parser.set_defaults(func=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -75,25 +95,26 @@ def run_train(args: argparse.Namespace) -> int:
     The forecaster is fitted right here (``Forecaster.fit_series -> training.fit``), so the
     command is five calls from the optimiser step.
     """
-    if args.resume:
-        out = Path(args.resume)
+    run = resume_dir(args)
+    if run is not None:
+        if str(run) == AUTO_OUT:
+            raise UserError("name the run to continue: --resume RUN")
+        out = run
         spec, config, test = read_run_config(out)
     else:
-        if args.data is None:
-            raise UserError("give the series to fit: --data FILE or a bundled dataset name")
         spec, config, test = data_spec(args), forecaster_config(args), args.test_size
     data = training_data(spec, config, test)  # bad data fails before a folder is made
-    if not args.resume:
+    if run is None:
         out = Path(args.out)
         if args.out == AUTO_OUT:
-            out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.model.cell}")
+            out = unique_run_dir(f"runs/{spec.name}-{config.model.cell}")
         if writes_files():
             prepare_run_dir(out, overwrite=args.overwrite)
             write_json(out / "config.json", run_config(spec, data.config, test))
     forecaster = Forecaster(config=data.config)
     saving = checkpointing(
         out,
-        resume=bool(args.resume),
+        resume=run is not None,
         every=args.checkpoint_every,
         hint=f"rnnkit train --resume {out}",
     )
@@ -169,7 +190,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     check_data(spec)
     out = Path(args.out)
     if args.out == AUTO_OUT + "-backtest":
-        out = unique_run_dir(f"runs/{Path(spec.source).stem}-{config.model.cell}-backtest")
+        out = unique_run_dir(f"runs/{spec.name}-{config.model.cell}-backtest")
     if writes_files():
         prepare_run_dir(out, overwrite=args.overwrite)
     options = {"folds": args.folds, "step": args.step, "test_size": args.test_size}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.cli.common import add_estimator_flags, config_from_args
-from rnnkit.config import name_list
+from rnnkit.config import add_flags, from_args
 from rnnkit.forecasting.config import ForecasterConfig
 from rnnkit.forecasting.runner import DataSpec
 
@@ -25,51 +25,18 @@ def holdout_size(text: str) -> int | float:
     return value
 
 
-def add_data_flags(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    group = parser.add_argument_group("data")
-    group.add_argument(
-        "--data",
-        required=required,
-        help="a CSV/Parquet file, or a bundled dataset name (see 'rnnkit datasets')",
-    )
-    group.add_argument("--target", help="column to forecast (bundled datasets: known)")
-    group.add_argument("--time-col", help="time column (default: the dataset's, or the dates)")
-    group.add_argument(
-        "--covariates",
-        type=name_list,
-        default=[],
-        help="comma-separated past covariate columns (inputs only)",
-    )
-    group.add_argument("--id-col", help="series id column: long format, one global model")
-    group.add_argument(
-        "--fill", choices=("ffill", "interpolate", "zero"), help="fill missing values this way"
-    )
-    group.add_argument("--sep", help="CSV separator (default: detected)")
-    group.add_argument(
-        "--freq", help="pandas frequency of the time column, e.g. D, h, MS (default: inferred)"
-    )
-
-
-def add_all_model_flags(parser: argparse.ArgumentParser, *, data_required: bool = True) -> None:
-    """Data flags, then every ForecasterConfig option (model, forecasting, training groups,
-    generated from the dataclasses with the forecaster's defaults) and the run options."""
-    add_data_flags(parser, required=data_required)
+def add_all_model_flags(parser: argparse.ArgumentParser) -> None:
+    """The data flags (DataSpec), then every ForecasterConfig option (model, forecasting,
+    training groups), all generated from the dataclasses, and the run options."""
+    add_flags(parser, DataSpec(), titles={"DataSpec": "data"})
     helps = {"epochs": "maximum epochs (default: about 450 optimiser steps, 5 to 150 epochs)"}
     skip = ("bidirectional",)  # the future is not an input
     add_estimator_flags(parser, ForecasterConfig(), title="forecaster", helps=helps, skip=skip)
 
 
 def data_spec(args: argparse.Namespace) -> DataSpec:
-    return DataSpec(
-        source=args.data,
-        target=args.target,
-        time_col=args.time_col,
-        covariates=list(args.covariates),
-        id_col=args.id_col,
-        fill=args.fill,
-        sep=args.sep,
-        freq=args.freq,
-    )
+    """The DataSpec the data flags ask for."""
+    return from_args(DataSpec(), args)
 
 
 def forecaster_config(args: argparse.Namespace) -> ForecasterConfig:

@@ -6,8 +6,10 @@ import argparse
 from dataclasses import asdict, replace
 
 from rnnkit.cli.common import (
+    RESUME_HELP,
     add_device_flag,
     add_estimator_flags,
+    add_group,
     add_output_flags,
     add_resume_flag,
     checkpointing,
@@ -28,15 +30,14 @@ SAMPLE_TEMPERATURE = 0.8  # a little below 1: fewer misspellings, still varied
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    add_group(
+        subparsers,
         "lm",
         help="character-level language model: train on a text, sample from it",
         description="A character-level recurrent language model (char-rnn): 'train' learns a "
         "text, 'sample' generates from a trained run.",
+        actions=[_register_train, _register_sample],
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    _register_train(actions)
-    _register_sample(actions)
 
 
 def _register_train(actions: argparse._SubParsersAction) -> None:
@@ -60,7 +61,7 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
     }
     add_estimator_flags(parser, unset, title="text", helps=helps)
     add_output_flags(parser, "runs/lm")
-    add_resume_flag(parser)
+    add_resume_flag(parser, help=RESUME_HELP)
     parser.set_defaults(func=run_train)
 
 

@@ -9,14 +9,14 @@ directory; only the main process writes (torchrun).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rnnkit.config import override
+from rnnkit.config import name_list, option, override
 from rnnkit.data.io import SeriesData, load_table, season_length
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import Backtest
@@ -31,16 +31,30 @@ from rnnkit.training.distributed import is_main_process
 
 @dataclass
 class DataSpec:
-    """Which table to read and which of its columns to use (saved in config.json)."""
+    """Which table to read and which of its columns to use: the data flags (``--data`` is
+    ``source``), saved in config.json."""
 
-    source: str  # a bundled dataset name or a CSV/Parquet path
-    target: str | None = None  # None: the bundled dataset's target
-    time_col: str | None = None  # None: the bundled dataset's, or the one datetime column
-    covariates: list[str] = field(default_factory=list)  # past covariates
-    id_col: str | None = None  # long format: one series per id
-    fill: str | None = None  # ffill | interpolate | zero for missing values
-    sep: str | None = None  # CSV separator (default: detected)
-    freq: str | None = None  # pandas frequency alias (default: inferred from the timestamps)
+    source: str | None = option(
+        None, "a CSV/Parquet file, or a bundled dataset name (see 'rnnkit datasets')", flag="--data"
+    )
+    target: str | None = option(None, "column to forecast (bundled datasets: known)")
+    time_col: str | None = option(None, "time column (default: the dataset's, or the dates)")
+    covariates: list[str] = option(
+        [], "comma-separated past covariate columns (inputs only)", type=name_list
+    )
+    id_col: str | None = option(None, "series id column: long format, one global model")
+    fill: str | None = option(
+        None, "fill missing values this way", choices=("ffill", "interpolate", "zero")
+    )
+    sep: str | None = option(None, "CSV separator (default: detected)")
+    freq: str | None = option(
+        None, "pandas frequency of the time column, e.g. D, h, MS (default: inferred)"
+    )
+
+    @property
+    def name(self) -> str:
+        """The table's short name (a file's stem), for run folders and titles."""
+        return Path(self.source or "data").stem
 
 
 def writes_files() -> bool:
@@ -50,6 +64,8 @@ def writes_files() -> bool:
 
 def load_data(spec: DataSpec) -> tuple[pd.DataFrame, Columns, int | None]:
     """The table, its columns (bundled defaults filled in) and the dataset's season if known."""
+    if spec.source is None:
+        raise UserError("give the series: --data FILE or a bundled dataset name")
     frame, info = load_table(spec.source, sep=spec.sep)
     target = spec.target or (info.target if info else None)
     if target is None:
@@ -121,7 +137,7 @@ def finish_run(
         forecaster.save(out, overwrite=True)
         write_json(out / "history.json", history.to_dict())
         write_json(out / "metrics.json", metrics)
-        title = f"{Path(spec.source).stem}: {data.config.model.cell}"
+        title = f"{spec.name}: {data.config.model.cell}"
         plot_forecast(held, out / "forecast.png", title=title)
     return metrics
 
@@ -169,7 +185,7 @@ def backtest_run(spec: DataSpec, config: ForecasterConfig, out: Path, **options:
             },
         )
         write_json(out / "backtest.json", result.to_dict())
-        plot_backtest(result, out / "backtest.png", title=f"{Path(spec.source).stem} backtest")
+        plot_backtest(result, out / "backtest.png", title=f"{spec.name} backtest")
     return result
 
 
