@@ -18,9 +18,10 @@ from rnnkit.compare.suite import CompareConfig, build_task, check_cells, format_
 from rnnkit.config import (
     add_flags,
     given,
-    int_list,
     is_option,
     name_list,
+    option_names,
+    override,
     positive_int,
     unset,
 )
@@ -30,6 +31,8 @@ from rnnkit.errors import UserError, unknown
 from rnnkit.models import CELLS, resolve_device
 from rnnkit.runs import prepare_run_dir
 from rnnkit.training import TrainConfig
+
+TRAIN_OPTIONS = tuple(option_names(TrainConfig()))  # declared by _add_training_flags
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,47 +51,21 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
         "seconds per epoch and memory; write compare.json and learning_curves.png to --out. "
         "Tasks: " + "; ".join(f"{name}: {about}" for name, (_, _, about) in TASKS.items()),
     )
-    parser.add_argument(
-        "--task",
-        default=defaults.task,
-        help=f"{', '.join(TASKS)}, a bundled series dataset ("
+    helps = {
+        "task": f"{', '.join(TASKS)}, a bundled series dataset ("
         + ", ".join(n for n, i in DATASETS.items() if i.kind == "series")
-        + ") or a CSV/Parquet file (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--length",
-        type=positive_int,
-        default=None,
-        help="sequence length T (default: the task's: "
+        + ") or a CSV/Parquet file",
+        "length": "sequence length T (default: the task's: "
         + ", ".join(f"{n} {d}" for n, (_, d, _) in TASKS.items())
         + ")",
-    )
+        "hidden_size": f"units per layer for every cell (default: {defaults.hidden_size}); "
+        "or --param-budget",
+    }
+    # hidden_size unset in the flags, so that one given beside --param-budget can be refused
+    shown = override(defaults, {"hidden_size": None})
+    titles = {"CompareConfig": "comparison"}
+    add_flags(parser, shown, titles=titles, skip=TRAIN_OPTIONS, helps=helps)
     add_cells_flags(parser, defaults.cells)
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument(
-        "--hidden-size",
-        type=positive_int,
-        default=None,
-        help=f"units per layer for every cell (default: {defaults.hidden_size})",
-    )
-    size.add_argument(
-        "--param-budget",
-        type=positive_int,
-        default=None,
-        help="give each cell the hidden size whose parameter count is closest to this",
-    )
-    parser.add_argument(
-        "--layers",
-        type=positive_int,
-        default=defaults.num_layers,
-        help="stacked recurrent layers (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seeds",
-        type=int_list,
-        default=defaults.seeds,
-        help="comma-separated seeds, one run per cell each (default: 0,1,2)",
-    )
     parser.add_argument(
         "--target", default=None, help="real series from a file: the value column to forecast"
     )
@@ -142,15 +119,13 @@ def run_compare_command(args: argparse.Namespace) -> int:
     defaults = CompareConfig()
     torch.set_num_threads(args.threads)
     options = given(defaults.train, args)
-    config = CompareConfig(
-        task=args.task,
-        length=args.length,
+    if args.hidden_size is not None and args.param_budget is not None:
+        raise UserError("argument --param-budget: not allowed with argument --hidden-size")
+    flags = {n: getattr(args, n) for n in option_names(defaults) if n not in TRAIN_OPTIONS}
+    config = replace(
+        override(defaults, {n: v for n, v in flags.items() if v is not None or n != "hidden_size"}),
         cells=args.cells,
         backend=args.backend,
-        hidden_size=args.hidden_size or defaults.hidden_size,
-        param_budget=args.param_budget,
-        num_layers=args.layers,
-        seeds=args.seeds,
         sizes=replace(defaults.sizes, train=args.train_size),
         train=replace(defaults.train, **options, progress=_progress(args)),
         series_options=options,
