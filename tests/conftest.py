@@ -85,3 +85,15 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def flag_help(help_text: str, flag: str) -> str:
+    """``flag``'s entry in a command's --help: its line and the help lines under it."""
+    lines = help_text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(flag + " "))
+    entry = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith(" " * 6) or not line.strip():  # the next flag, or a heading
+            break
+        entry.append(line)
+    return " ".join(entry)

@@ -54,8 +54,13 @@ class CompareConfig:
     seeds: list[int] = option(
         [0, 1, 2], "comma-separated seeds, one run per cell each", type=int_list
     )  # initialisation and order
+    target: str | None = option(None, "real series from a file: the value column to forecast")
+    time_col: str | None = option(None, "real series from a file: the time column")
+    train_size: int = option(
+        TaskSizes.train, "training sequences of the synthetic tasks", type=positive_int
+    )
+    held_out: int = TaskSizes.val  # validation and test sequences of the synthetic tasks, each
     data_seed: int = 1234  # the task's data is the same for every cell and seed
-    sizes: TaskSizes = field(default_factory=TaskSizes)  # synthetic tasks' set sizes
     # Chosen so that LSTM and GRU solve adding at T=100 on every seed within the 10-minute budget
     # of 2 CPU cores (see docs/which-cell-when.md): a high lr with clipping and small batches.
     train: TrainConfig = field(
@@ -66,6 +71,11 @@ class CompareConfig:
     # Real series: the Forecaster's own defaults, overridden only by the options given here
     # (e.g. {"epochs": 30}); hidden size, layers, backend and device come from the fields above.
     series_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sizes(self) -> TaskSizes:
+        """The synthetic tasks' set sizes."""
+        return TaskSizes(train=self.train_size, val=self.held_out, test=self.held_out)
 
 
 @dataclass
