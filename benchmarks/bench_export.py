@@ -85,7 +85,7 @@ def bench(strategy: str, args: argparse.Namespace, folder: Path) -> dict[str, ob
     return {
         "cell": "lstm",
         "strategy": strategy,
-        "hidden_size": forecaster.config.hidden_size,
+        "hidden_size": forecaster.config.model.hidden_size,
         "window": forecaster.shape.window,
         "horizon": forecaster.shape.horizon,
         "median_us": times,
