@@ -16,12 +16,13 @@ from rnnkit._version import __version__
 from rnnkit.cli import classify, demo, forecast, text
 from rnnkit.cli import compare as compare_cli
 from rnnkit.cli import export as export_cli
+from rnnkit.cli import translate as translate_cli
 from rnnkit.cli.common import Parser
 from rnnkit.cli.config_file import apply_config
 from rnnkit.errors import UserError
 from rnnkit.interrupts import TrainingInterrupted
 
-COMMANDS = [demo, forecast, text, classify, compare_cli, export_cli]
+COMMANDS = [demo, forecast, text, classify, compare_cli, export_cli, translate_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:
