@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -200,6 +201,7 @@ def run_train(args: argparse.Namespace) -> int:
     test = limit_sources(split.test, args.eval_limit)
     metrics = evaluate_run(translator, split.train, test)
     metrics["train_seconds"] = round(translator.train_seconds, 1)
+    metrics["train_cpu_seconds"] = round(translator.train_cpu_seconds, 1)  # < wall: a shared CPU
     metrics["epochs"] = len(translator.history.records) if translator.history else 0
     metrics["parameters"] = translator.parameters
     metrics["split"] = counts
@@ -207,6 +209,8 @@ def run_train(args: argparse.Namespace) -> int:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     write_json(out / "metrics.json", metrics)
     if translator.history:

@@ -165,6 +165,7 @@ class Translator:
         self.model: Seq2Seq | None = None
         self.history: History | None = None
         self.train_seconds = 0.0
+        self.train_cpu_seconds = 0.0
 
     # -- training ---------------------------------------------------------------------------
     def fit(
@@ -193,12 +194,13 @@ class Translator:
         )
         steps = c.train.epochs * math.ceil(len(train) / c.train.batch_size)
         loss = TranslationLoss(steps, c.teacher_forcing)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         self.history = fit(
             self.model, train_data, val_data, c.train, loss_fn=loss, desc="translate",
             device=device or torch.device("cpu"),
         )  # fmt: skip
         self.train_seconds = time.perf_counter() - started
+        self.train_cpu_seconds = time.process_time() - cpu_started  # CPU time of this process
         self.model.cpu().eval()  # search runs on the CPU
         return self
 
