@@ -80,6 +80,7 @@ def test_predict_text_and_file(
     assert result.code == 0
     outputs = result.out.splitlines()
     assert len(outputs) == len(lines)  # one output line per input line, the empty one included
+    assert outputs[2] == ""
     expected = [detokenize([LEXICON[w] for w in reversed(tokenize(s)[:-1])] + ["!"]) for s in lines]
     correct = sum(o == e for o, e in zip(outputs, expected, strict=True) if e != "!")
     assert correct >= 2, (outputs, expected)

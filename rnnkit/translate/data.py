@@ -47,7 +47,7 @@ def fold(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Normalised tokens of ``text`` (see the module docstring)."""
-    tokens = []
+    tokens: list[str] = []
     for token in _TOKEN.findall(fold(text)):
         # split word-internal elisions after the apostrophe: "j'ai" -> "j'", "ai"
         parts = re.findall(r"[^']+'|[^']+$|'", token) if "'" in token[:-1] else [token]
@@ -244,7 +244,7 @@ class BucketBatchSampler(Sampler[list[int]]):
     def __iter__(self) -> Iterator[list[int]]:
         order = torch.randperm(len(self.lengths), generator=self.generator)
         size = self.batch_size * self.pool
-        batches = []
+        batches: list[list[int]] = []
         for start in range(0, len(order), size):
             chunk = order[start : start + size]
             chunk = chunk[torch.argsort(self.lengths[chunk], stable=True)]

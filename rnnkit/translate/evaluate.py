@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -47,7 +47,7 @@ def corpus_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]
 
 
 def score_translations(
-    pairs: Sequence[Pair], translate: dict[tuple[str, ...], Sequence[str]]
+    pairs: Sequence[Pair], translate: Mapping[tuple[str, ...], Sequence[str]]
 ) -> dict[str, Any]:
     """Scores of the translations ``translate[source tokens] -> tokens`` of the test ``pairs``.
 

@@ -103,7 +103,8 @@ def beam_search(
         width = beam - len(finished)
         values, flat = total.flatten().topk(min(2 * width, total.numel()))
         vocab = total.shape[1]
-        rows, next_live = [], []
+        rows: list[int] = []
+        next_live: list[Hypothesis] = []
         for rank, (value, index) in enumerate(zip(values.tolist(), flat.tolist(), strict=True)):
             row, word = divmod(index, vocab)
             parent = live[row]

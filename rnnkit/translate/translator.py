@@ -33,7 +33,7 @@ from rnnkit.train import History, TrainConfig, fit
 from rnnkit.translate.data import BucketBatchSampler, Pair, PairDataset, collate, tokenize
 from rnnkit.translate.model import ATTENTIONS, Seq2Seq, Seq2SeqConfig
 from rnnkit.translate.search import Hypothesis, ModelDecoder, beam_search, greedy
-from rnnkit.translate.vocab import EOS, PAD, SOS, Vocabulary
+from rnnkit.translate.vocab import EOS, SOS, Vocabulary
 
 KIND = "translator"
 
@@ -99,7 +99,8 @@ class TranslationLoss:
     ) -> Tensor:
         """Gold previous words, each replaced by the model's own prediction w.p. 1 - ratio."""
         with torch.no_grad():
-            predicted = model.predict(src, lengths, prev)  # (B, T): the guess for position t+1
+            inner: Any = getattr(model, "module", model)  # unwrap DistributedDataParallel
+            predicted = inner.predict(src, lengths, prev)  # (B, T): the guess for position t+1
         mixed = prev.clone()
         rest = prev[:, 1:]  # position 0 is <sos>, always given
         replace = (torch.rand(rest.shape, device=prev.device) >= ratio) & (rest != 0)
@@ -224,10 +225,15 @@ class Translator:
         model.eval()
         beam = self.config.beam if beam is None else beam
         sos, eos = self.tgt_vocab.index(SOS), self.tgt_vocab.index(EOS)
-        results: list[Translation] = []
-        for start in range(0, len(sources), chunk):
-            part = [list(s) for s in sources[start : start + chunk]]
-            ids = [self.src_vocab.encode(s) or [self.src_vocab.index(PAD)] for s in part]
+        results: list[Translation | None] = [None] * len(sources)
+        for i, s in enumerate(sources):  # nothing to translate: an empty translation
+            if not s:
+                results[i] = Translation([], [], None, [])
+        todo = [i for i, r in enumerate(results) if r is None]
+        for start in range(0, len(todo), chunk):
+            rows = todo[start : start + chunk]
+            part = [list(sources[i]) for i in rows]
+            ids = [self.src_vocab.encode(s) for s in part]
             src = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.int64)
             for i, row in enumerate(ids):
                 src[i, : len(row)] = torch.tensor(row)
@@ -249,9 +255,9 @@ class Translator:
                     )  # fmt: skip
                     for i in range(len(ids))
                 ]
-            for sentence, n, hyp in zip(part, lengths.tolist(), hyps, strict=True):
-                results.append(self._result(sentence, n, hyp))
-        return results
+            for i, sentence, n, hyp in zip(rows, part, lengths.tolist(), hyps, strict=True):
+                results[i] = self._result(sentence, n, hyp)
+        return [r for r in results if r is not None]
 
     def _result(self, source: list[str], n: int, hyp: Hypothesis) -> Translation:
         assert self.src_vocab is not None and self.tgt_vocab is not None
