@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rnnkit.errors import UserError
-from rnnkit.translate.model import Attention, Seq2Seq, Seq2SeqConfig
+from rnnkit.translate.model import Attention, Seq2Seq, Seq2SeqConfig, build_model
 from rnnkit.translate.search import Hypothesis, ModelDecoder, beam_search, greedy
 from rnnkit.translate.translator import TranslationLoss
 from rnnkit.translate.vocab import Vocabulary
@@ -55,6 +55,28 @@ def _model(cell: str = "gru", attention: str = "additive", backend: str = "auto"
     return Seq2Seq(config).eval()
 
 
+def _transformer() -> torch.nn.Module:
+    config = Seq2SeqConfig(
+        src_vocab_size=12, tgt_vocab_size=9, hidden_size=8, dropout=0.0, arch="transformer",
+        heads=2, feedforward=16,
+    )  # fmt: skip
+    return build_model(config).eval()
+
+
+def test_transformer_baseline_decodes_step_by_step_as_in_one_pass() -> None:
+    model = _transformer()
+    src, lengths = torch.tensor([[4, 5, 6], [7, 8, 0]]), torch.tensor([3, 2])
+    memory, state = model.encode(src, lengths)
+    prev = torch.tensor([[1, 3, 4], [1, 5, 6]])
+    whole, _, _ = model.decode(prev, state, memory)
+    steps = []
+    for t in range(3):
+        log_probs, state, _ = model.decode(prev[:, t : t + 1], state, memory)
+        steps.append(log_probs)
+    torch.testing.assert_close(torch.cat(steps, dim=1), whole)
+    torch.testing.assert_close(whole.exp().sum(-1), torch.ones(2, 3))
+
+
 @pytest.mark.parametrize(
     ("cell", "attention", "backend"),
     [
@@ -96,9 +118,10 @@ def test_teacher_forcing_schedule_and_mixed_inputs() -> None:
                                       prev, 1.0), prev)  # fmt: skip
 
 
-def test_beam_of_one_is_greedy() -> None:
+@pytest.mark.parametrize("arch", ["rnn", "transformer"])
+def test_beam_of_one_is_greedy(arch: str) -> None:
     torch.manual_seed(3)
-    model = _model("lstm")
+    model = _model("lstm") if arch == "rnn" else _transformer()
     src = torch.randint(4, 12, (6, 4))
     lengths = torch.tensor([4, 3, 2, 4, 1, 3])
     memory, state = model.encode(src, lengths)

@@ -27,7 +27,7 @@ from rnnkit.plots import plot_learning_curves
 from rnnkit.runs import environment, prepare_run_dir, write_json
 from rnnkit.train import TrainConfig
 from rnnkit.translate.data import Pair, group_references, load_pairs, split_by_source
-from rnnkit.translate.model import ATTENTIONS, Seq2SeqConfig
+from rnnkit.translate.model import ARCHS, ATTENTIONS, Seq2SeqConfig
 from rnnkit.translate.translator import Translator, TranslatorConfig
 
 HEATMAP_SAMPLES = 4
@@ -96,6 +96,22 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         default=model.attention,
         help="additive (Bahdanau) or multiplicative (Luong) scores (default: %(default)s)",
     )
+    group.add_argument(
+        "--arch",
+        choices=ARCHS,
+        default=model.arch,
+        help="rnn: the recurrent encoder-decoder; transformer: a torch.nn.Transformer baseline "
+        "with the same embeddings, output layer and search (default: %(default)s)",
+    )
+    group.add_argument(
+        "--heads", type=positive_int, default=model.heads, help="transformer attention heads"
+    )
+    group.add_argument(
+        "--feedforward",
+        type=positive_int,
+        default=model.feedforward,
+        help="transformer feed-forward width (default: %(default)s)",
+    )
     group.add_argument("--hidden-size", type=positive_int, default=model.hidden_size)
     group.add_argument("--embed-size", type=positive_int, default=model.embed_size)
     group.add_argument("--layers", type=positive_int, default=model.num_layers)
@@ -159,6 +175,9 @@ def build_config(args: argparse.Namespace) -> TranslatorConfig:
             num_layers=args.layers,
             dropout=args.dropout,
             attention=args.attention,
+            arch=args.arch,
+            heads=args.heads,
+            feedforward=args.feedforward,
         ),
         train=train,
         src_lang=args.src_lang,
@@ -267,7 +286,9 @@ def write_heatmap(translator: Translator, test: list[Pair], path: Path) -> None:
     sources = list(group_references(test))
     # a few of the longer test sentences show the alignment best
     picked = sorted(sources, key=lambda s: (-len(s), s))[: HEATMAP_SAMPLES * 10 : 10]
-    plot_attention(translator.translate_tokens(picked), path)
+    translations = translator.translate_tokens(picked)
+    if any(t.attention is not None for t in translations):  # the Transformer baseline has none
+        plot_attention(translations, path)
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -44,6 +44,9 @@ class Seq2SeqConfig:
     num_layers: int = 1
     dropout: float = 0.2  # on embeddings, between layers and before the output projection
     attention: str = "additive"
+    arch: str = "rnn"  # "rnn" (this module) or "transformer" (the torch.nn.Transformer baseline)
+    heads: int = 4  # transformer only
+    feedforward: int = 1024  # transformer only (1024: about the GRU model's parameter count)
     adaptive_cutoffs: list[int] = field(default_factory=list)  # [] : a full softmax
     label_smoothing: float = 0.0  # full softmax only
 
@@ -223,6 +226,20 @@ class Seq2Seq(nn.Module):
         hidden = self.teacher_forced(src, lengths, prev)
         real = gold != 0
         return self.out.loss(hidden[real], gold[real])
+
+
+ARCHS = ("rnn", "transformer")
+
+
+def build_model(config: Seq2SeqConfig) -> nn.Module:
+    """The model ``config.arch`` names."""
+    if config.arch == "transformer":
+        from rnnkit.translate.transformer import TransformerSeq2Seq
+
+        return TransformerSeq2Seq(config)
+    if config.arch != "rnn":
+        raise unknown("architecture", config.arch, ARCHS)
+    return Seq2Seq(config)
 
 
 def select_state(state: State, index: Tensor) -> State:

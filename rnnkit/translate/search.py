@@ -46,13 +46,13 @@ class Hypothesis:
 class ModelDecoder:
     """A Seq2Seq with its encoded source batch, as a :class:`StepDecoder`."""
 
-    def __init__(self, model: Seq2Seq, memory: Memory) -> None:
+    def __init__(self, model: Seq2Seq | Any, memory: Memory) -> None:
         self.model, self.memory = model, memory
 
-    def step(self, tokens: Tensor, state: Any) -> tuple[Tensor, Any, Tensor]:
+    def step(self, tokens: Tensor, state: Any) -> tuple[Tensor, Any, Tensor | None]:
         state, memory = state
-        logits, state, weights = self.model.decode(tokens[:, None], state, memory)
-        return torch.log_softmax(logits[:, 0], dim=-1), (state, memory), weights[:, 0]
+        logprobs, state, weights = self.model.decode(tokens[:, None], state, memory)
+        return logprobs[:, 0], (state, memory), None if weights is None else weights[:, 0]
 
     def reorder(self, state: Any, index: Tensor) -> Any:
         state, memory = state

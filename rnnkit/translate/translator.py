@@ -31,7 +31,7 @@ from rnnkit.models import count_parameters, resolve_backend
 from rnnkit.runs import load_model_files, load_weights_into, save_model
 from rnnkit.train import History, TrainConfig, fit
 from rnnkit.translate.data import BucketBatchSampler, Pair, PairDataset, collate, tokenize
-from rnnkit.translate.model import ATTENTIONS, Seq2Seq, Seq2SeqConfig
+from rnnkit.translate.model import ATTENTIONS, Seq2Seq, Seq2SeqConfig, build_model
 from rnnkit.translate.search import Hypothesis, ModelDecoder, beam_search, greedy
 from rnnkit.translate.vocab import EOS, SOS, Vocabulary
 
@@ -163,7 +163,7 @@ class Translator:
                 raise UserError(f"teacher-forcing shares must be in [0, 1], got {share}")
         self.src_vocab: Vocabulary | None = None
         self.tgt_vocab: Vocabulary | None = None
-        self.model: Seq2Seq | None = None
+        self.model: Seq2Seq | Any = None  # Seq2Seq, or the Transformer baseline
         self.history: History | None = None
         self.train_seconds = 0.0
         self.train_cpu_seconds = 0.0
@@ -186,7 +186,7 @@ class Translator:
         c.model.adaptive_cutoffs = adaptive_cutoffs(len(self.tgt_vocab), c.adaptive_from)
         c.model.label_smoothing = 0.0 if c.model.adaptive_cutoffs else c.label_smoothing
         torch.manual_seed(c.train.seed)
-        self.model = Seq2Seq(c.model)
+        self.model = build_model(c.model)
         train_data = _FitBatchSource(PairDataset(train, self.src_vocab, self.tgt_vocab), collate)
         val_data = (
             _FitBatchSource(PairDataset(val, self.src_vocab, self.tgt_vocab), collate)
@@ -293,7 +293,7 @@ class Translator:
         translator = cls(config)
         translator.src_vocab = Vocabulary.load(run_dir / "vocab_src.json")
         translator.tgt_vocab = Vocabulary.load(run_dir / "vocab_tgt.json")
-        translator.model = Seq2Seq(config.model)
+        translator.model = build_model(config.model)
         load_weights_into(translator.model, tensors, run_dir / "model.safetensors")
         translator.model.eval()
         return translator
