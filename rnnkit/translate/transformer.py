@@ -10,6 +10,8 @@ simple, and cheap for sentences under 20 words). Cross-attention weights are not
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -28,7 +30,7 @@ class TransformerSeq2Seq(nn.Module):
         self.positions = nn.Embedding(MAX_POSITIONS, d)
         # torch.nn.Transformer's own parts, built here to turn off nested tensors (which pre-norm
         # layers cannot use and warn about); pre-norm trains without a learning-rate warm-up
-        layer = {"d_model": d, "nhead": c.heads, "dim_feedforward": c.feedforward,
+        layer: dict[str, Any] = {"d_model": d, "nhead": c.heads, "dim_feedforward": c.feedforward,
                  "dropout": c.dropout, "batch_first": True, "norm_first": True}  # fmt: skip
         self.transformer = nn.Transformer(
             **layer,
