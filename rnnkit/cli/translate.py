@@ -224,6 +224,7 @@ def run_train(args: argparse.Namespace) -> int:
     metrics["epochs"] = len(translator.history.records) if translator.history else 0
     metrics["parameters"] = translator.parameters
     metrics["split"] = counts
+    metrics["scored"] = {"pairs": len(test), "sources": len({p.src for p in test})}
     metrics["machine"] = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
