@@ -165,3 +165,18 @@ def test_length_normalisation_changes_the_choice() -> None:
     assert raw.tokens == [2]
     assert normalised.tokens == [3, 4, 2]
     assert Hypothesis([3, 4, 2], -0.9).score(1.0) == pytest.approx(-0.3)
+
+
+@pytest.mark.parametrize("arch", ["rnn", "transformer"])
+def test_adaptive_softmax_trains_under_bf16_autocast(arch: str) -> None:
+    config = Seq2SeqConfig(
+        src_vocab_size=30, tgt_vocab_size=40, hidden_size=16, embed_size=8, arch=arch, heads=2,
+        feedforward=16, adaptive_cutoffs=[10, 20],
+    )  # fmt: skip
+    model = build_model(config)
+    src, tgt = torch.randint(4, 30, (3, 5)), torch.randint(4, 40, (3, 6))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = model(src, torch.tensor([5, 3, 2]), tgt[:, :-1], tgt[:, 1:])
+    loss.backward()
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    assert all(p.grad is not None for p in model.out.parameters())

@@ -72,8 +72,9 @@ class OutputLayer(nn.Module):
 
     def loss(self, hidden: Tensor, target: Tensor) -> Tensor:
         """Mean negative log-likelihood of ``target`` (N,) given ``hidden`` (N, H)."""
-        if self.adaptive is not None:
-            return self.adaptive(hidden, target).loss
+        if self.adaptive is not None:  # in float32: it mixes dtypes under bf16 autocast
+            with torch.autocast(device_type=hidden.device.type, enabled=False):
+                return self.adaptive(hidden.float(), target).loss
         assert self.linear is not None
         return F.cross_entropy(self.linear(hidden), target, label_smoothing=self.smoothing)
 
