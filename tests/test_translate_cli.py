@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import zipfile
@@ -117,3 +118,21 @@ def test_missing_files_and_bad_names_exit_2(tmp_path: Path, cli: Callable[..., C
     )
     assert_one_line_error(cli("translate", "predict", tmp_path / "no-run", "hello"))
     assert_one_line_error(cli("translate", "predict", tmp_path, "--file", tmp_path / "no.txt"))
+
+
+def test_transformer_baseline_runs_end_to_end(
+    pairs_zip: Path, tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "run"
+    sizes = ["--hidden-size", "16", "--heads", "2", "--feedforward", "32", "--beam", "2"]
+    result = cli(
+        "translate", "train", "--data", pairs_zip, *TINY, *sizes, "--arch", "transformer",
+        "--epochs", "1", "--eval-limit", "20", "--out", out,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["scored"]["sources"] == 20 and 0 <= metrics["test"]["model"]["bleu"] <= 100
+    assert not (out / "attention.png").exists()  # nn.Transformer exposes no attention weights
+    monkeypatch.setattr("sys.stdin", io.StringIO("Red cat.\nA dog.\n"))
+    predicted = cli("translate", "predict", out, "--file", "-")  # lines from stdin
+    assert predicted.code == 0 and len(predicted.out.splitlines()) == 2

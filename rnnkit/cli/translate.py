@@ -238,13 +238,14 @@ def run_train(args: argparse.Namespace) -> int:
         plot_learning_curves(
             {f"{config.model.cell}": translator.history}, out / "learning_curves.png"
         )
-    write_heatmap(translator, test, out / "attention.png")
+    drew = write_heatmap(translator, test, out / "attention.png")
     m, r = metrics["test"]["model"], metrics["test"]["retrieval"]
     print(
         f"test BLEU {m['bleu']:.1f} chrF {m['chrf']:.1f} (retrieval baseline BLEU "
         f"{r['bleu']:.1f} chrF {r['chrf']:.1f}); trained {metrics['train_seconds']:.0f} s"
     )
-    print(f"wrote {out}/metrics.json, model.safetensors, vocab_*.json, attention.png")
+    figures = ", learning_curves.png" + (", attention.png" if drew else "")
+    print(f"wrote {out}/metrics.json, model.safetensors, vocab_*.json{figures}")
     return 0
 
 
@@ -281,15 +282,18 @@ def evaluate_run(translator: Translator, train: list[Pair], test: list[Pair]) ->
     }
 
 
-def write_heatmap(translator: Translator, test: list[Pair], path: Path) -> None:
+def write_heatmap(translator: Translator, test: list[Pair], path: Path) -> bool:
+    """Attention heatmaps of a few test sentences; False when the model has no attention."""
     from rnnkit.translate.figures import plot_attention
 
     sources = list(group_references(test))
     # a few of the longer test sentences show the alignment best
     picked = sorted(sources, key=lambda s: (-len(s), s))[: HEATMAP_SAMPLES * 10 : 10]
     translations = translator.translate_tokens(picked)
-    if any(t.attention is not None for t in translations):  # the Transformer baseline has none
-        plot_attention(translations, path)
+    if not any(t.attention is not None for t in translations):  # the Transformer baseline
+        return False
+    plot_attention(translations, path)
+    return True
 
 
 def run_predict(args: argparse.Namespace) -> int:
