@@ -6,7 +6,7 @@
   decoder's initial state, layer by layer (both ``h`` and ``c`` for LSTM-like cells).
 * Attention over the encoder outputs, padding masked out before the softmax:
   ``additive`` (Bahdanau et al. 2015, ``v . tanh(W q + U k)``) or ``multiplicative``
-  (Luong et al. 2015, "general": ``q . W k``).
+  (Luong et al. 2015, "general": ``q . W k``, divided by sqrt(H) as in Vaswani et al. 2017).
 * Decoder: a unidirectional stack of the same cell reads the previous target word; its output
   attends over the source; ``tanh(W [output; context])`` is projected to the target vocabulary
   (Luong's attentional hidden state, without input feeding). Because the recurrent input does
@@ -124,7 +124,9 @@ class Attention(nn.Module):
             hidden = torch.tanh(self.query(query).unsqueeze(2) + keys.unsqueeze(1))  # (B,L,S,H)
             scores = self.v(hidden).squeeze(-1)  # (B, L, S)
         else:
-            scores = query @ keys.transpose(1, 2)  # (B, L, S)
+            # scaled as in Vaswani et al. 2017: unscaled scores saturated the softmax into
+            # one-hot weights on Tatoeba (docs/translation.md)
+            scores = query @ keys.transpose(1, 2) / query.shape[-1] ** 0.5  # (B, L, S)
         scores = scores.masked_fill(~mask.unsqueeze(1), torch.finfo(scores.dtype).min)
         return torch.softmax(scores, dim=-1)
 
