@@ -15,6 +15,7 @@ from rnnkit.forecasting.config import ForecasterConfig
 from rnnkit.models import ModelConfig
 from rnnkit.text.charlm import CharLMConfig
 from rnnkit.training import TrainConfig
+from rnnkit.translate import TranslatorConfig
 
 
 def _toml(data: dict) -> str:
@@ -32,7 +33,8 @@ def _toml(data: dict) -> str:
 
 
 @pytest.mark.parametrize(
-    "cls", [TrainConfig, ModelConfig, CharLMConfig, ClassifierConfig, ForecasterConfig]
+    "cls",
+    [TrainConfig, ModelConfig, CharLMConfig, ClassifierConfig, ForecasterConfig, TranslatorConfig],
 )
 def test_configs_round_trip_through_json_and_toml(cls: type) -> None:
     names = set(option_names(cls()))

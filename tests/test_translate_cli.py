@@ -136,3 +136,26 @@ def test_transformer_baseline_runs_end_to_end(
     monkeypatch.setattr("sys.stdin", io.StringIO("Red cat.\nA dog.\n"))
     predicted = cli("translate", "predict", out, "--file", "-")  # lines from stdin
     assert predicted.code == 0 and len(predicted.out.splitlines()) == 2
+
+
+def test_checkpoints_and_resume_go_through_fit(
+    pairs_zip: Path, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    out = tmp_path / "run"
+    args = ["translate", "train", "--data", pairs_zip, *TINY, "--epochs", "1", "--out", out]
+    first = cli(*args, "--eval-limit", "5", "--checkpoint-every", "3")
+    assert first.code == 0, first.err
+    assert (out / "checkpoint.safetensors").is_file()
+    changed = cli(*args, "--min-count", "3", "--resume")  # the vocabulary would differ
+    assert_one_line_error(changed)
+    assert "differ" in changed.err
+    resumed = cli(*args, "--eval-limit", "5", "--resume", out)  # finished: nothing left to train
+    assert resumed.code == 0, resumed.err
+
+
+def test_a_bad_teacher_forcing_schedule_is_refused(
+    pairs_zip: Path, cli: Callable[..., CliResult]
+) -> None:
+    result = cli("translate", "train", "--data", pairs_zip, "--teacher-forcing", "1,2")
+    assert_one_line_error(result)
+    assert "START,END" in result.err

@@ -7,48 +7,45 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from rnnkit.cli.common import (
-    add_backend_flag,
+    RESUME_HELP,
+    add_estimator_flags,
+    add_group,
     add_output_flags,
-    add_train_flags,
-    fraction,
-    non_negative_int,
-    positive_int,
-    train_config,
+    add_resume_flag,
+    checkpointing,
+    config_from_args,
+    open_run,
 )
+from rnnkit.config import positive_int
 from rnnkit.errors import UserError
-from rnnkit.models import CELLS, resolve_device
+from rnnkit.models import resolve_device
 from rnnkit.plots import plot_learning_curves
-from rnnkit.runs import environment, prepare_run_dir, write_json
-from rnnkit.train import TrainConfig
+from rnnkit.runs import write_json
 from rnnkit.translate.data import Pair, group_references, load_pairs, split_by_source
-from rnnkit.translate.model import ARCHS, ATTENTIONS, Seq2SeqConfig
 from rnnkit.translate.translator import Translator, TranslatorConfig
 
 HEATMAP_SAMPLES = 4
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    add_group(
+        subparsers,
         "translate",
         help="machine translation: train an attentional encoder-decoder on sentence pairs",
         description="Sentence-level machine translation with a bidirectional recurrent encoder, "
         "an attentional decoder and beam search: 'train' learns from a pairs file, 'predict' "
         "translates with a trained run.",
+        actions=[_register_train, _register_predict],
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    _register_train(actions)
-    _register_predict(actions)
 
 
 def _register_train(actions: argparse._SubParsersAction) -> None:
-    defaults = TranslatorConfig()
-    model = defaults.model
     parser = actions.add_parser(
         "train",
         help="train on a tab-separated pairs file (or a zip holding one)",
@@ -58,91 +55,9 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         "baseline on the test sentences), learning_curves.png and attention.png.",
     )
     parser.add_argument("--data", required=True, help="pairs file (UTF-8, src<TAB>tgt) or zip")
-    group = parser.add_argument_group("data")
-    group.add_argument("--src-lang", default=defaults.src_lang, help="(default: %(default)s)")
-    group.add_argument("--tgt-lang", default=defaults.tgt_lang, help="(default: %(default)s)")
-    group.add_argument(
-        "--max-words",
-        type=positive_int,
-        default=None,
-        help="keep pairs whose sides both have at most N words (default: all)",
-    )
-    group.add_argument(
-        "--min-count",
-        type=positive_int,
-        default=defaults.min_count,
-        help="words seen fewer times in training become <unk> (default: %(default)s)",
-    )
-    group.add_argument(
-        "--val-fraction",
-        type=fraction,
-        default=0.05,
-        help="share of distinct source sentences for validation (default: %(default)s)",
-    )
-    group.add_argument(
-        "--test-fraction",
-        type=fraction,
-        default=0.05,
-        help="share of distinct source sentences for the test (default: %(default)s)",
-    )
-    group = parser.add_argument_group("model")
-    group.add_argument(
-        "--cell", default=model.cell, help=f"{', '.join(CELLS)} (default: %(default)s)"
-    )
-    add_backend_flag(group)
-    group.add_argument(
-        "--attention",
-        choices=ATTENTIONS,
-        default=model.attention,
-        help="additive (Bahdanau) or multiplicative (Luong) scores (default: %(default)s)",
-    )
-    group.add_argument(
-        "--arch",
-        choices=ARCHS,
-        default=model.arch,
-        help="rnn: the recurrent encoder-decoder; transformer: a torch.nn.Transformer baseline "
-        "with the same embeddings, output layer and search (default: %(default)s)",
-    )
-    group.add_argument(
-        "--heads", type=positive_int, default=model.heads, help="transformer attention heads"
-    )
-    group.add_argument(
-        "--feedforward",
-        type=positive_int,
-        default=model.feedforward,
-        help="transformer feed-forward width (default: %(default)s)",
-    )
-    group.add_argument("--hidden-size", type=positive_int, default=model.hidden_size)
-    group.add_argument("--embed-size", type=positive_int, default=model.embed_size)
-    group.add_argument("--layers", type=positive_int, default=model.num_layers)
-    group.add_argument("--dropout", type=fraction, default=model.dropout)
-    group.add_argument(
-        "--teacher-forcing",
-        type=float,
-        nargs=2,
-        metavar=("START", "END"),
-        default=list(defaults.teacher_forcing),
-        help="share of gold previous words: START for the first half of training, then "
-        "linearly to END (default: %(default)s)",
-    )
-    group = parser.add_argument_group("search")
-    group.add_argument(
-        "--beam", type=positive_int, default=defaults.beam, help="1: greedy (default: %(default)s)"
-    )
-    group.add_argument(
-        "--length-alpha",
-        type=float,
-        default=defaults.length_alpha,
-        help="beam score log p / length**alpha (default: %(default)s)",
-    )
-    group.add_argument(
-        "--eval-limit",
-        type=non_negative_int,
-        default=0,
-        help="score at most N distinct test sentences, 0: all (default: %(default)s)",
-    )
-    add_train_flags(parser, defaults.train)
+    add_estimator_flags(parser, TranslatorConfig(), title="translation")
     add_output_flags(parser, "runs/translate")
+    add_resume_flag(parser, help=RESUME_HELP)
     parser.set_defaults(func=run_train)
 
 
@@ -162,62 +77,38 @@ def _register_predict(actions: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_predict)
 
 
-def build_config(args: argparse.Namespace) -> TranslatorConfig:
-    defaults = TranslatorConfig()
-    train: TrainConfig = replace(train_config(args, defaults.train), log_every=1)
-    start, end = args.teacher_forcing
-    return TranslatorConfig(
-        model=Seq2SeqConfig(
-            cell=args.cell,
-            backend=args.backend,
-            embed_size=args.embed_size,
-            hidden_size=args.hidden_size,
-            num_layers=args.layers,
-            dropout=args.dropout,
-            attention=args.attention,
-            arch=args.arch,
-            heads=args.heads,
-            feedforward=args.feedforward,
-        ),
-        train=train,
-        src_lang=args.src_lang,
-        tgt_lang=args.tgt_lang,
-        min_count=args.min_count,
-        teacher_forcing=(start, end),
-        beam=args.beam,
-        length_alpha=args.length_alpha,
-    )
+def build_translator(args: argparse.Namespace) -> Translator:
+    """A Translator from the train flags (checked before anything is read or written)."""
+    config = config_from_args(args, TranslatorConfig())
+    config.train.log_every = 1
+    return Translator(config)  # checks cell, backend, attention, schedule
 
 
 def run_train(args: argparse.Namespace) -> int:
-    config = build_config(args)
-    translator = Translator(config)  # checks cell, backend, attention, schedule
+    translator = build_translator(args)
+    config = translator.config
     device = resolve_device(args.device)
-    pairs = load_pairs(args.data, args.max_words)
-    split = split_by_source(pairs, args.val_fraction, args.test_fraction, args.seed)
+    pairs = load_pairs(args.data, config.max_words)
+    split = split_by_source(pairs, config.val_fraction, config.test_fraction, config.train.seed)
     if not split.test:
         raise UserError("--test-fraction 0 leaves nothing to score; give a positive fraction")
-    out = prepare_run_dir(args.out, overwrite=args.overwrite)
     counts = {
         part: {"pairs": len(items), "sources": len({p.src for p in items})}
         for part, items in (("train", split.train), ("val", split.val), ("test", split.test))
     }
-    setup = {
-        "data": str(args.data),
-        "max_words": args.max_words,
-        "val_fraction": args.val_fraction,
-        "test_fraction": args.test_fraction,
-        "split": counts,
-    }
-    write_json(out / "config.json", {**setup, **asdict(config), "versions": environment()})
+    record = {"data": str(args.data), "split": counts, **asdict(config)}
+    # a resumed run must read the same data the same way; fit checks the training settings
+    same = [k for k in record if k not in ("train", "beam", "length_alpha", "eval_limit")]
+    out = open_run(args, record, same=same)
     print(
         f"{len(pairs)} pairs: {counts['train']['pairs']} train, {counts['val']['pairs']} "
         f"validation, {counts['test']['pairs']} test ({counts['test']['sources']} test sources)",
         file=sys.stderr,
     )
-    translator.fit(split.train, split.val or None, device=device)
+    hooks = checkpointing(out, args, "rnnkit translate train")
+    translator.fit(split.train, split.val or None, device=device, **hooks)
     translator.save(out)
-    test = limit_sources(split.test, args.eval_limit)
+    test = limit_sources(split.test, config.eval_limit)
     metrics = evaluate_run(translator, split.train, test)
     metrics["train_seconds"] = round(translator.train_seconds, 1)
     metrics["train_cpu_seconds"] = round(translator.train_cpu_seconds, 1)  # < wall: a shared CPU

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from rnnkit.errors import UserError
 from rnnkit.translate.vocab import EOS, PAD, SOS, Vocabulary
@@ -254,3 +254,24 @@ class BucketBatchSampler(Sampler[list[int]]):
             )
         for b in torch.randperm(len(batches), generator=self.generator).tolist():
             yield batches[b]
+
+
+class PairBatches:
+    """Pairs as the fit loop's batch source (``len`` and ``iter_batches``): shuffled batches of
+    similar lengths for training, the data set in order for validation."""
+
+    def __init__(self, dataset: PairDataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def iter_batches(
+        self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+        if shuffle:
+            lengths = [len(src) for src in self.dataset.src]
+            sampler = BucketBatchSampler(lengths, batch_size, generator)
+            yield from DataLoader(self.dataset, batch_sampler=sampler, collate_fn=collate)
+        else:
+            yield from DataLoader(self.dataset, batch_size=batch_size, collate_fn=collate)

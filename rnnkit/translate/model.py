@@ -24,10 +24,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnkit.config import fraction, option, positive_int
 from rnnkit.errors import unknown
-from rnnkit.models import make_recurrent
+from rnnkit.models import BACKENDS, CELLS, make_recurrent
 
 ATTENTIONS = ("additive", "multiplicative")
+ARCHS = ("rnn", "transformer")
 State = Any  # a cell's state: h (layers, B, H), or (h, c) for LSTM-like cells
 
 
@@ -35,18 +37,39 @@ State = Any  # a cell's state: h (layers, B, H), or (h, c) for LSTM-like cells
 class Seq2SeqConfig:
     """Everything needed to rebuild a :class:`Seq2Seq` (saved with the model)."""
 
-    src_vocab_size: int = 4
-    tgt_vocab_size: int = 4
-    cell: str = "gru"
-    backend: str = "auto"
-    embed_size: int = 256
-    hidden_size: int = 256  # per direction in the encoder; the decoder's width
-    num_layers: int = 1
-    dropout: float = 0.2  # on embeddings, between layers and before the output projection
-    attention: str = "additive"
-    arch: str = "rnn"  # "rnn" (this module) or "transformer" (the torch.nn.Transformer baseline)
-    heads: int = 4  # transformer only
-    feedforward: int = 1024  # transformer only (1024: about the GRU model's parameter count)
+    src_vocab_size: int = 4  # taken from the data
+    tgt_vocab_size: int = 4  # taken from the data
+    cell: str = option("gru", f"recurrent cell: {', '.join(CELLS)}")
+    backend: str = option(
+        "auto",
+        "torch: torch.nn's fused cells; rnnkit: rnnkit's own written-out cells; auto: torch.nn "
+        "where it has the cell",
+        choices=BACKENDS,
+    )
+    embed_size: int = option(256, "width of the word embeddings", type=positive_int)
+    hidden_size: int = option(
+        256, "units per direction in the encoder; the decoder's width", type=positive_int
+    )
+    num_layers: int = option(1, "stacked recurrent layers", flag="--layers", type=positive_int)
+    dropout: float = option(
+        0.2,
+        "dropout on embeddings, between layers and before the output projection",
+        type=fraction,
+    )
+    attention: str = option(
+        "additive",
+        "additive (Bahdanau) or multiplicative (Luong, scaled by 1/sqrt(H)) scores",
+        choices=ATTENTIONS,
+    )
+    arch: str = option(
+        "rnn",
+        "rnn: the recurrent encoder-decoder; transformer: a torch.nn.Transformer baseline with "
+        "the same embeddings, output layer and search",
+        choices=ARCHS,
+    )
+    heads: int = option(4, "transformer attention heads", type=positive_int)
+    # 1024: about the GRU model's parameter count
+    feedforward: int = option(1024, "transformer feed-forward width", type=positive_int)
     adaptive_cutoffs: list[int] = field(default_factory=list)  # [] : a full softmax
     label_smoothing: float = 0.0  # full softmax only
 
@@ -229,9 +252,6 @@ class Seq2Seq(nn.Module):
         hidden = self.teacher_forced(src, lengths, prev)
         real = gold != 0
         return self.out.loss(hidden[real], gold[real])
-
-
-ARCHS = ("rnn", "transformer")
 
 
 def build_model(config: Seq2SeqConfig) -> nn.Module:

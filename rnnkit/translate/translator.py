@@ -1,9 +1,8 @@
 """The :class:`Translator` estimator: vocabularies + Seq2Seq + training + search + save/load.
 
-Training data is a :class:`torch.utils.data.Dataset` with :func:`collate`, and the loss is a
-``loss_fn(model, batch) -> Tensor`` (:class:`TranslationLoss`), the shapes the shared training
-loop is moving to. Today's :func:`rnnkit.train.fit` serves batches through its own
-``iter_batches`` protocol; :class:`_FitBatchSource` is the one adapter to it.
+Training data is a :class:`~rnnkit.translate.data.PairBatches` batch source and the loss a
+``loss_fn(model, batch) -> Tensor`` (:class:`TranslationLoss`), trained by the shared
+:func:`rnnkit.training.fit` (checkpoints and resume included).
 
 Teacher forcing follows a schedule: the share of gold previous words fed to the decoder is
 ``teacher_forcing[0]`` for the first half of the steps, then goes linearly to
@@ -17,57 +16,26 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
 
+from rnnkit.config import from_dict
 from rnnkit.errors import UserError
 from rnnkit.models import count_parameters, resolve_backend
 from rnnkit.runs import load_model_files, load_weights_into, save_model
-from rnnkit.train import History, TrainConfig, fit
-from rnnkit.translate.data import BucketBatchSampler, Pair, PairDataset, collate, tokenize
-from rnnkit.translate.model import ATTENTIONS, Seq2Seq, Seq2SeqConfig, build_model
+from rnnkit.training import History, fit
+from rnnkit.translate.config import TranslatorConfig, adaptive_cutoffs
+from rnnkit.translate.data import Pair, PairBatches, PairDataset, tokenize
+from rnnkit.translate.model import ATTENTIONS, Seq2Seq, build_model
 from rnnkit.translate.search import Hypothesis, ModelDecoder, beam_search, greedy
 from rnnkit.translate.vocab import EOS, SOS, Vocabulary
 
 KIND = "translator"
-
-
-@dataclass
-class TranslatorConfig:
-    model: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=10, batch_size=64, lr=2e-3, patience=3)
-    )
-    src_lang: str = "en"
-    tgt_lang: str = "fr"
-    min_count: int = 2  # words seen fewer times in training are <unk>
-    teacher_forcing: tuple[float, float] = (1.0, 0.8)  # share of gold inputs: first, last step
-    label_smoothing: float = 0.1  # with a full softmax only
-    adaptive_from: int = 4000  # target vocabularies at least this large get an adaptive softmax
-    beam: int = 5  # 1: greedy search
-    length_alpha: float = 1.0  # beam score: log p / length ** alpha
-    max_len: int = 30  # words generated at most (set from the training targets by fit)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TranslatorConfig:
-        data = dict(data)
-        data["model"] = Seq2SeqConfig(**data["model"])
-        data["train"] = TrainConfig(**data["train"])
-        data["teacher_forcing"] = tuple(data["teacher_forcing"])
-        return cls(**data)
-
-
-def adaptive_cutoffs(vocab_size: int, threshold: int) -> list[int]:
-    """Cluster boundaries for the adaptive softmax: [] (full softmax) below ``threshold``."""
-    if vocab_size < threshold:
-        return []
-    return [c for c in (1500, 5000) if c < vocab_size - 500]
 
 
 class TranslationLoss:
@@ -115,30 +83,6 @@ class TranslationLoss:
         self.steps = int(state["steps"])
 
 
-# --- ADAPTER: rnnkit.train.fit's current batch-source protocol -----------------------------
-# fit() today asks for objects with __len__ and iter_batches(batch_size, shuffle, generator).
-# When fit takes torch.utils.data loaders, delete this class and pass DataLoaders instead.
-class _FitBatchSource:
-    def __init__(self, dataset: Dataset, collate_fn: Any) -> None:
-        self.dataset, self.collate_fn = dataset, collate_fn
-
-    def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
-
-    def iter_batches(
-        self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
-    ) -> Iterator[tuple[Tensor, ...]]:
-        if shuffle:  # training: shuffled batches of similar lengths
-            lengths = [len(src) for src, _ in self.dataset]  # type: ignore[attr-defined]
-            sampler = BucketBatchSampler(lengths, batch_size, generator)
-            yield from DataLoader(self.dataset, batch_sampler=sampler, collate_fn=self.collate_fn)
-        else:
-            yield from DataLoader(self.dataset, batch_size=batch_size, collate_fn=self.collate_fn)
-
-
-# --- end of adapter -------------------------------------------------------------------------
-
-
 @dataclass
 class Translation:
     tokens: list[str]
@@ -174,8 +118,13 @@ class Translator:
         train: Sequence[Pair],
         val: Sequence[Pair] | None = None,
         device: torch.device | None = None,
+        **checkpointing: Any,
     ) -> Translator:
-        """Build the vocabularies from ``train``, then train (early stopping on ``val``)."""
+        """Build the vocabularies from ``train``, then train (early stopping on ``val``).
+
+        ``checkpointing`` goes to :func:`rnnkit.training.fit`: ``run_dir``, ``resume``,
+        ``checkpoint_every``, ``resume_hint``.
+        """
         c = self.config
         if not train:
             raise UserError("no training pairs")
@@ -187,18 +136,15 @@ class Translator:
         c.model.label_smoothing = 0.0 if c.model.adaptive_cutoffs else c.label_smoothing
         torch.manual_seed(c.train.seed)
         self.model = build_model(c.model)
-        train_data = _FitBatchSource(PairDataset(train, self.src_vocab, self.tgt_vocab), collate)
-        val_data = (
-            _FitBatchSource(PairDataset(val, self.src_vocab, self.tgt_vocab), collate)
-            if val
-            else None
-        )
-        steps = c.train.epochs * math.ceil(len(train) / c.train.batch_size)
-        loss = TranslationLoss(steps, c.teacher_forcing)
+        train_data = PairBatches(PairDataset(train, self.src_vocab, self.tgt_vocab))
+        val_data = PairBatches(PairDataset(val, self.src_vocab, self.tgt_vocab)) if val else None
+        steps = (c.train.epochs or 1) * math.ceil(len(train) / c.train.batch_size)
+        start, end = c.teacher_forcing
+        loss = TranslationLoss(steps, (start, end))
         started, cpu_started = time.perf_counter(), time.process_time()
         self.history = fit(
             self.model, train_data, val_data, c.train, loss_fn=loss, desc="translate",
-            device=device or torch.device("cpu"),
+            device=device or torch.device("cpu"), **checkpointing,
         )  # fmt: skip
         self.train_seconds = time.perf_counter() - started
         self.train_cpu_seconds = time.process_time() - cpu_started  # CPU time of this process
@@ -285,8 +231,8 @@ class Translator:
         run_dir = Path(run_dir)
         tensors, meta = load_model_files(run_dir, kind=KIND)
         try:
-            config = TranslatorConfig.from_dict(meta["config"])
-        except (KeyError, TypeError) as err:
+            config = from_dict(TranslatorConfig, meta["config"])
+        except (KeyError, TypeError, UserError) as err:
             raise UserError(
                 f"'{run_dir}/model.json' has no usable translator config ({err})"
             ) from None
