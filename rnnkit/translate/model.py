@@ -26,7 +26,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.config import fraction, option, positive_int
 from rnnkit.errors import unknown
-from rnnkit.models import BACKENDS, CELLS, make_recurrent
+from rnnkit.models import backend_option, cell_option, make_recurrent
 
 ATTENTIONS = ("additive", "multiplicative")
 ARCHS = ("rnn", "transformer")
@@ -39,13 +39,8 @@ class Seq2SeqConfig:
 
     src_vocab_size: int = 4  # taken from the data
     tgt_vocab_size: int = 4  # taken from the data
-    cell: str = option("gru", f"recurrent cell: {', '.join(CELLS)}")
-    backend: str = option(
-        "auto",
-        "torch: torch.nn's fused cells; rnnkit: rnnkit's own written-out cells; auto: torch.nn "
-        "where it has the cell",
-        choices=BACKENDS,
-    )
+    cell: str = cell_option("gru")
+    backend: str = backend_option()
     embed_size: int = option(256, "width of the word embeddings", type=positive_int)
     hidden_size: int = option(
         256, "units per direction in the encoder; the decoder's width", type=positive_int
