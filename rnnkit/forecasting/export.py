@@ -36,6 +36,7 @@ from rnnkit.forecasting.export_graph import (
     output_names,
     sample_inputs,
 )
+from rnnkit.forecasting.module import ForecastModule
 from rnnkit.runs import atomic_write, environment
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ def export_forecaster(
     if format == "onnx":
         require_onnx()
     module, scaler, context = fitted.module, fitted.scaler, fitted.context
+    if not isinstance(module, ForecastModule):
+        raise UserError("the patch model cannot be exported yet; fit with --model classic")
     steps = default_steps(fitted) if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps <= 0:
         raise UserError(f"steps must be a positive integer, got {steps}")
