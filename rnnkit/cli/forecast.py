@@ -125,7 +125,8 @@ def run_train(args: argparse.Namespace) -> int:
     if writes_files():  # under torchrun, rank 0 alone reports
         if metrics["test"] is not None:
             print(format_report(metrics["test"]))
-        print(f"\nwrote {out}/ (model, metrics.json, forecast.png); forecast: rnnkit predict {out}")
+        plot = ", forecast.png" if metrics["test"] is not None else ""
+        print(f"\nwrote {out}/ (model, metrics.json{plot}); forecast: rnnkit predict {out}")
     return 0
 
 
