@@ -5,9 +5,7 @@ The exported graph is :class:`~rnnkit.forecasting.export_graph.ForecastGraph`: t
 direct multi-step loop, inverse scaling) traced for a fixed number of ``steps``, with the
 scaling statistics folded in (one series) or taken as inputs (several series). The file is
 written under a temporary name, reloaded, run once on a batch size other than the traced one
-and compared with the PyTorch module; only a file that passes is renamed into place.
-
-Inputs, outputs and the model's description are stored in the file (ONNX ``metadata_props``
+and compared with the PyTorch module; only a file that passes is renamed into place. Inputs, outputs and the model's description are stored in the file (ONNX ``metadata_props``
 key ``rnnkit``; TorchScript extra file ``rnnkit.json``); see docs/export.md.
 """
 
@@ -90,14 +88,14 @@ def export_forecaster(
     overwrite: bool = False,
 ) -> Path:
     """Write ``forecaster`` as an ONNX or TorchScript file at ``path``; returns the path."""
+    if not isinstance(fitted.module, ForecastModule):
+        raise UserError("the patch model cannot be exported yet; fit with --model classic")
     check_format(format)
     target = Path(path)
     check_target(target, overwrite)
     if format == "onnx":
         require_onnx()
     module, scaler, context = fitted.module, fitted.scaler, fitted.context
-    if not isinstance(module, ForecastModule):
-        raise UserError("the patch model cannot be exported yet; fit with --model classic")
     steps = default_steps(fitted) if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps <= 0:
         raise UserError(f"steps must be a positive integer, got {steps}")

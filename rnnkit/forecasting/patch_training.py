@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -151,6 +152,45 @@ class TopCheckpoints:
         ]
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Seasons, sizes and training origins of a patch model fit, from the data and options."""
+
+    seasons: tuple[int, ...]
+    usable: tuple[int, ...]
+    patch: int
+    horizon: int
+    window: int
+    k: int  # validation origins per series
+    lows: np.ndarray  # (series,) first training origin
+    highs: np.ndarray  # (series,) last training origin (targets end before validation)
+
+
+def layout(series: SeriesData, lengths: np.ndarray, config: ForecasterConfig) -> Layout:
+    """The fit's layout; a UserError when the data cannot train the patch model."""
+    settings = config.forecast
+    if series.values.shape[1] > 1:
+        raise UserError(
+            "the patch model reads no covariates; drop --covariates or use --model classic"
+        )
+    seasons, patch, default_horizon = seasons_and_patch(series.freq, settings.season)
+    horizon = settings.horizon or default_horizon
+    usable = usable_seasons(seasons, horizon, int(np.median(lengths)))
+    window = settings.window or input_length(usable, horizon, patch)
+    window = -(-window // patch) * patch
+    k = 1 if len(lengths) >= 32 else max(1, horizon // 4)
+    highs = lengths - 2 * horizon - (k - 1)
+    lows = np.minimum(window, np.maximum(max(horizon, patch), highs // 2))
+    if not (highs >= lows).any():
+        raise UserError(
+            f"no series is long enough to train the patch model: the longest has "
+            f"{int(np.max(lengths))} training points, it needs about 2 x horizon {horizon} + "
+            f"{max(horizon, patch)} (window {window} is padded); use a shorter --horizon, a "
+            "longer series or --model classic"
+        )
+    return Layout(seasons, usable, patch, horizon, window, k, lows, highs)
+
+
 def fit_patch(
     series: SeriesData,
     lengths: np.ndarray,
@@ -160,30 +200,15 @@ def fit_patch(
 ) -> tuple[PatchModule, Shape, SeriesScaler, History]:
     """Train the patch model on the first ``lengths[i]`` rows of every series."""
     settings = config.forecast
-    if series.values.shape[1] > 1:
-        raise UserError(
-            "the patch model reads no covariates; drop --covariates or use --model classic"
-        )
-    seasons, patch, default_horizon = seasons_and_patch(series.freq, settings.season)
-    horizon = settings.horizon or default_horizon
     lengths = np.asarray(lengths, np.int64)
-    usable = usable_seasons(seasons, horizon, int(np.median(lengths)))
-    window = settings.window or input_length(usable, horizon, patch)
-    if window % patch:
-        window = -(-window // patch) * patch
+    lay = layout(series, lengths, config)
+    usable, window, horizon, patch, k = lay.usable, lay.window, lay.horizon, lay.patch, lay.k
+    highs, lows, seasons = lay.highs, lay.lows, lay.seasons
     scaler = patch_scaler(series.values, series.offsets, lengths)
     owner = np.repeat(np.arange(len(lengths)), np.diff(series.offsets))
     g = np.log(np.maximum(series.values[:, 0], 1e-6)) if scaler.log[0] else series.values[:, 0]
     packed = Packed((g / scaler.scale[owner, 0]).astype(np.float32), series.offsets, lengths)
     n = len(lengths)
-    k = 1 if n >= 32 else max(1, horizon // 4)
-    highs = lengths - 2 * horizon - (k - 1)
-    lows = np.minimum(window, np.maximum(max(horizon, patch), highs // 2))
-    if not (highs >= lows).any():
-        raise UserError(
-            f"no series is long enough for the patch model (horizon {horizon}): use a shorter "
-            "--horizon, a longer series or --model classic"
-        )
     shape = (window, horizon, patch)
     v_series = np.repeat(np.arange(n), k)
     v_origin = (lengths[:, None] - horizon - np.arange(k)[None, :]).reshape(-1)

@@ -24,6 +24,7 @@ from rnnkit.forecasting.config import ForecasterConfig, resolve
 from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.frames import Columns, holdout_lengths, prepare
+from rnnkit.forecasting.patch_training import layout
 from rnnkit.plots import plot_backtest, plot_forecast
 from rnnkit.runs import environment, read_json, write_json
 from rnnkit.training.distributed import is_main_process
@@ -108,8 +109,10 @@ def training_data(spec: DataSpec, config: ForecasterConfig, test_size: int | flo
     config = with_season(config, season)
     if config.forecast.model == "classic":
         resolve(config, season_length(series.freq), int(np.min(lengths)))
-    elif config.forecast.horizon is None and isinstance(test_size, int) and test_size > 0:
-        config = override(config, {"horizon": test_size})  # the patch model: one call
+    else:
+        if config.forecast.horizon is None and isinstance(test_size, int) and test_size > 0:
+            config = override(config, {"horizon": test_size})  # the patch model: one call
+        layout(series, lengths, config)
     return TrainingData(frame, columns, series, lengths, config)
 
 
