@@ -3,10 +3,11 @@
 The exported graph is :class:`~rnnkit.forecasting.export_graph.ForecastGraph`: the Forecaster's own
 :class:`~rnnkit.forecasting.module.ForecastModule` (input scaling, network, the recursive or
 direct multi-step loop, inverse scaling) traced for a fixed number of ``steps``, with the
-scaling statistics folded in (one series) or taken as inputs (several series). The file is
-written under a temporary name, reloaded, run once on a batch size other than the traced one
-and compared with the PyTorch module; only a file that passes is renamed into place. Inputs, outputs and the model's description are stored in the file (ONNX ``metadata_props``
-key ``rnnkit``; TorchScript extra file ``rnnkit.json``); see docs/export.md.
+scaling statistics folded in (one series) or taken as inputs (several series). Written under a
+temporary name, reloaded, run on another batch size and compared with the PyTorch module; only a
+file that passes is renamed into place. Inputs, outputs and the model's description are stored in
+the file (ONNX ``metadata_props`` key ``rnnkit``; TorchScript extra file ``rnnkit.json``); see
+docs/export.md.
 """
 
 from __future__ import annotations
