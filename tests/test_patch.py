@@ -104,3 +104,16 @@ def test_test_size_zero_fits_on_everything_and_predicts(tmp_path: Path) -> None:
     assert main(["predict", str(out), "--steps", "14", "--out", str(tmp_path / "f.csv")]) == 0
     forecast = pd.read_csv(tmp_path / "f.csv")
     assert len(forecast) == 14 and forecast.iloc[0, 0] == "2010-01-01"
+
+
+def test_resuming_a_finished_run_keeps_the_checkpoint_ensemble(tmp_path: Path) -> None:
+    from rnnkit.cli import main
+
+    path, out = tmp_path / "s.csv", tmp_path / "run"
+    seasonal().to_csv(path, index=False)
+    flags = ["--target", "y", "--epochs", "3", "--no-progress", "--threads", "1"]
+    assert main(["train", "--data", str(path), *flags, "--test-size", "24", "--out", str(out)]) == 0
+    before = (out / "metrics.json").read_text()
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0
+    after = (out / "metrics.json").read_text()
+    assert before.split('"fit_seconds"')[0] == after.split('"fit_seconds"')[0]

@@ -11,12 +11,16 @@ the learning rate after 3 epochs without improvement (``fit`` stops after ``pati
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
@@ -33,6 +37,7 @@ from rnnkit.forecasting.recipe import (
     seasons_and_patch,
     usable_seasons,
 )
+from rnnkit.runs import atomic_write
 from rnnkit.training import EpochRecord, History, TrainConfig, TrainingRun, fit
 from rnnkit.training.seeding import seeded
 
@@ -139,17 +144,31 @@ class Plateau:
 
 
 class TopCheckpoints:
-    """Keeps the weights of the ``k`` best-validating epochs."""
+    """Keeps the weights of the ``k`` best-validating epochs; with a run folder also in
+    ``top_checkpoints.safetensors`` (with the plateau's halvings), so a resumed run keeps both."""
 
-    def __init__(self, k: int = TOP_K) -> None:
-        self.k, self.kept = k, []  # type: ignore[var-annotated]
+    def __init__(self, plateau: Plateau, run_dir: Any = None, resume: bool = False) -> None:
+        self.plateau, self.kept = plateau, []  # type: ignore[var-annotated]
+        self.path = Path(run_dir) / "top_checkpoints.safetensors" if run_dir else None
+        if resume and self.path is not None and self.path.exists():
+            with safe_open(str(self.path), framework="pt") as f:
+                meta = json.loads((f.metadata() or {}).get("kept", "[]"))
+                plateau.halvings = int((f.metadata() or {}).get("halvings", 0))
+                for i, (loss, epoch) in enumerate(meta):
+                    names = [k for k in f.keys() if k.startswith(f"{i}.")]  # noqa: SIM118
+                    weights = {k.split(".", 1)[1]: f.get_tensor(k) for k in names}
+                    self.kept.append((loss, epoch, weights))
 
     def on_epoch(self, run: TrainingRun, record: EpochRecord) -> None:
         loss = record.val_loss if record.val_loss is not None else record.train_loss
-        weights = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
-        self.kept = sorted([*self.kept, (loss, record.epoch, weights)], key=lambda t: t[:2])[
-            : self.k
-        ]
+        weights = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+        kept = sorted([*self.kept, (loss, record.epoch, weights)], key=lambda t: t[:2])
+        self.kept = kept[:TOP_K]
+        if self.path is not None and run.context.rank == 0:
+            tensors = {f"{i}.{k}": v for i, (_, _, w) in enumerate(self.kept) for k, v in w.items()}
+            meta = {"kept": json.dumps([[a, b] for a, b, _ in self.kept])}
+            meta["halvings"] = str(self.plateau.halvings)
+            atomic_write(self.path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 @dataclass(frozen=True)
@@ -240,7 +259,8 @@ def fit_patch(
     )
     with seeded(config.train.seed):
         network = PatchNetwork(patch_config).to(device)
-    plateau, top = Plateau(), TopCheckpoints()
+    plateau = Plateau()
+    top = TopCheckpoints(plateau, checkpointing.get("run_dir"), checkpointing.get("resume", False))
     history = fit(
         network,
         train,
