@@ -101,7 +101,7 @@ def build_context(
         loc, scale = fitted.loc[pick], fitted.scale[pick]
     else:
         own = (
-            patch_scaler(series.values, series.offsets, ends)
+            patch_scaler(series.values, series.offsets, ends, fitted.log)
             if pad
             else SeriesScaler.fit(series.values, series.offsets, ends, log=fitted.log)
         )

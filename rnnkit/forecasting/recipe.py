@@ -97,11 +97,15 @@ def budget(windows: int, batch: int = BATCH) -> Budget:
     return Budget(size, steps, int(np.clip(steps // EVALUATIONS, 20, 200)))
 
 
-def patch_scaler(values: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> SeriesScaler:
+def patch_scaler(
+    values: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, log: np.ndarray | None = None
+) -> SeriesScaler:
     """Per series: log where every training value is positive (loc 0, scale 1), else divide by
-    the mean |y|. Two features: the target and the 0/1 padding mask (never scaled)."""
+    the mean |y|. Two features: the target and the 0/1 padding mask (never scaled). ``log``
+    imposes a fitted model's log mask (series it has not seen)."""
     target = values[:, :1]
-    log = log_mask(target, offsets, np.asarray(lengths), "auto")
+    if log is None:
+        log = log_mask(target, offsets, np.asarray(lengths), "auto")
     n = len(lengths)
     scale = np.ones((n, 2), np.float32)
     if not log[0]:
