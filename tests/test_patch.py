@@ -85,10 +85,21 @@ def test_save_and_load_give_equal_forecasts(tmp_path: Path) -> None:
 
 
 def test_options_the_patch_model_lacks_name_the_classic_model() -> None:
-    for options in ({"likelihood": "quantile"}, {"strategy": "recursive"}):
+    for options in ({"likelihood": "gaussian"}, {"strategy": "recursive"}):
         with pytest.raises(UserError, match="--model classic"):
             Forecaster(**options)
-    Forecaster(model="classic", likelihood="quantile")
+    Forecaster(model="classic", likelihood="gaussian")
+
+
+def test_the_quantile_patch_model_gives_ordered_intervals() -> None:
+    frame = seasonal()
+    model = Forecaster(likelihood="quantile", epochs=4).fit(frame, target="y", time_col="date")
+    out = model.predict(30)
+    columns = ["lo_95", "lo_80", "forecast", "hi_80", "hi_95"]
+    assert set(columns) <= set(out.columns)
+    assert (np.diff(out[columns].to_numpy(), axis=1) >= 0).all()
+    scores = model.evaluate(frame, test_size=24)
+    assert "coverage" in scores["model"]
 
 
 def test_test_size_zero_fits_on_everything_and_predicts(tmp_path: Path) -> None:

@@ -100,13 +100,10 @@ class ForecasterConfig:
             raise unknown("likelihood", str(forecast.likelihood), ["gaussian", "quantile"])
         if forecast.model not in MODELS:
             raise unknown("model", forecast.model, MODELS)
-        if forecast.model == "patch":
-            for name, value, plain in (
-                ("likelihood", forecast.likelihood, None),
-                ("strategy", forecast.strategy, "direct"),
-            ):
-                if value != plain:
-                    raise UserError(f"the patch model has no --{name} {value}; use --model classic")
+        if forecast.model == "patch" and forecast.likelihood == "gaussian":
+            raise UserError("the patch model has no --likelihood gaussian; use --model classic")
+        if forecast.model == "patch" and forecast.strategy != "direct":
+            raise UserError("the patch model has no --strategy recursive; use --model classic")
         if forecast.transform not in TRANSFORMS:
             raise unknown("transform", forecast.transform, TRANSFORMS)
         if forecast.window_norm not in WINDOW_NORMS:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from rnnkit.forecasting.module import from_unit, to_unit
+from rnnkit.forecasting.module import QUANTILES, from_unit, to_unit
 from rnnkit.models import last_hidden, recurrent_from
 
 
@@ -40,7 +40,12 @@ class PatchConfig:
     members: int = 1  # networks averaged (the checkpoint ensemble)
     features: int = 2  # the target and its padding mask (the context's columns)
     log: list[bool] = field(default_factory=lambda: [True, False])
-    likelihood: None = None  # point forecasts only
+    likelihood: str | None = None  # None (point) or "quantile" (QUANTILES, pinball loss)
+
+    @property
+    def outputs(self) -> int:
+        """Values per step: 1, or one per quantile level."""
+        return 1 if self.likelihood is None else len(QUANTILES)
 
     @property
     def lags(self) -> list[int]:
@@ -71,7 +76,9 @@ class PatchNetwork(nn.Module):
             self.register_buffer(f"lag{m}", naive_index(c.window, c.horizon, m), persistent=False)
         width = c.hidden_size + len(c.lags) * c.horizon
         self.head = nn.Sequential(
-            nn.Linear(width, c.hidden_size), nn.ReLU(), nn.Linear(c.hidden_size, c.horizon)
+            nn.Linear(width, c.hidden_size),
+            nn.ReLU(),
+            nn.Linear(c.hidden_size, c.horizon * c.outputs),
         )
         last = self.head[-1]
         assert isinstance(last, nn.Linear)
@@ -82,6 +89,7 @@ class PatchNetwork(nn.Module):
         return x[:, getattr(self, f"lag{season}")]
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        """(B, H) point forecasts, or (B, H, quantiles)."""
         c, batch = self.config, x.shape[0]
         patches = torch.cat(
             [x.reshape(batch, -1, c.patch), mask.reshape(batch, -1, c.patch)], dim=-1
@@ -91,7 +99,10 @@ class PatchNetwork(nn.Module):
             self.naive(x, c.base_season) if c.base_season else torch.zeros_like(x[:, : c.horizon])
         )
         features = [last_hidden(state, 1)] + [self.naive(x, m) - base for m in c.lags]
-        return base + self.head(torch.cat(features, dim=-1))
+        out = self.head(torch.cat(features, dim=-1))
+        if c.outputs == 1:
+            return base + out
+        return base.unsqueeze(-1) + out.reshape(batch, c.horizon, c.outputs)
 
 
 def window_level(u: Tensor, patch: int) -> Tensor:
@@ -127,9 +138,15 @@ class PatchModule(nn.Module):
         for _ in range(self.blocks(steps)):
             level = window_level(u, c.patch)
             x = u - level
-            out = torch.stack([net(x, mask) for net in self.members]).mean(0) + level
-            outputs.append(out)
+            out = torch.stack([net(x, mask) for net in self.members]).mean(0)
+            if c.outputs > 1:  # quantiles never cross; the median is fed back
+                out = torch.sort(out, dim=-1).values + level.unsqueeze(-1)
+                outputs.append(out)
+                out = out[..., len(QUANTILES) // 2]
+            else:
+                out = out + level
+                outputs.append(out.unsqueeze(-1))
             u = torch.cat([u[:, c.horizon :], out], dim=1)[:, -c.window :]
             mask = torch.cat([mask[:, c.horizon :], torch.ones_like(out)], dim=1)[:, -c.window :]
-        forecast = torch.cat(outputs, dim=1)[:, :steps].unsqueeze(-1)  # (B, steps, 1)
+        forecast = torch.cat(outputs, dim=1)[:, :steps]  # (B, steps, 1 or 5)
         return from_unit(forecast, loc, scale, self.log)

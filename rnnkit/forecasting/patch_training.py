@@ -28,6 +28,7 @@ from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, Shape
+from rnnkit.forecasting.module import QUANTILES
 from rnnkit.forecasting.patch import PatchConfig, PatchModule, PatchNetwork
 from rnnkit.forecasting.recipe import (
     BATCH,
@@ -126,6 +127,14 @@ def l1_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     """Mean absolute error in the normalised space."""
     x, mask, y = batch
     return (network(x, mask) - y).abs().mean()
+
+
+def pinball_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+    """Pinball loss of every quantile level (the median's is half the L1 loss)."""
+    x, mask, y = batch
+    error = y.unsqueeze(-1) - network(x, mask)  # (B, H, Q)
+    levels = torch.tensor(QUANTILES, device=error.device)
+    return torch.maximum(levels * error, (levels - 1) * error).mean()
 
 
 class Plateau:
@@ -256,6 +265,7 @@ def fit_patch(
         patch=patch,
         seasons=list(usable),
         log=[bool(scaler.log[0]), False],
+        likelihood=settings.likelihood,
     )
     with seeded(config.train.seed):
         network = PatchNetwork(patch_config).to(device)
@@ -266,7 +276,7 @@ def fit_patch(
         train,
         val,
         train_config,
-        loss_fn=l1_loss,
+        loss_fn=l1_loss if settings.likelihood is None else pinball_loss,
         schedule=plateau,
         callbacks=[plateau, top],
         device=device,
