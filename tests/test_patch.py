@@ -26,6 +26,7 @@ def test_seasons_come_from_the_frequency_or_the_season() -> None:
     assert seasons_and_patch("W-SUN", None) == ((52,), 4, 13)
     assert seasons_and_patch("MS", None) == ((12,), 12, 18)
     assert seasons_and_patch("YS", None) == ((), 1, 6)
+    assert seasons_and_patch("YS", 11) == ((11,), 1, 6)  # a yearly cycle: a lag, patch 1
     assert frequency_key(None, 24) == "H" and frequency_key(None, 52) == "W"
     assert frequency_key("30min", None) == "30min" and frequency_key("QS-OCT", None) == "Q"
 

@@ -55,12 +55,15 @@ def frequency_key(freq: str | None, season: int | None) -> str | None:
 
 def seasons_and_patch(freq: str | None, season: int | None) -> tuple[tuple[int, ...], int, int]:
     """(seasons, patch, default horizon); ``season`` (``--season``) overrides the table's
-    shortest season; an unknown frequency with a season uses that season alone as the patch."""
+    shortest season; an unknown frequency with a season uses that season alone as the patch; a
+    seasonless frequency (yearly) given a season (sunspots: 11) reads it as a lag, patch 1."""
     key = frequency_key(freq, season)
     if key is None:
         m = season or 1
         return ((m,) if m > 1 else ()), m, max(m, 6)
     seasons, patch, horizon = FREQUENCIES[key]
+    if season and season > 1 and not seasons:
+        return (season,), 1, horizon
     if season and seasons and season != seasons[0]:
         return (season,), season, max(season, horizon)
     return seasons, patch, horizon
