@@ -1,9 +1,11 @@
 """The Forecaster: tables in, forecasts with intervals and an honest evaluation out.
 
 ``Forecaster(...).fit(frame, target=...)`` scales each series on its training part, trains one
-global recurrent model over every window of every series (through :func:`rnnkit.training.fit`),
-and ``predict(steps)`` forecasts every series in one batched call of a single
-:class:`~rnnkit.forecasting.module.ForecastModule`. See docs/forecasting.md.
+global recurrent model over all series (through :func:`rnnkit.training.fit`): the patch model
+(default, :mod:`.patch_training`) or the classic one (``model="classic"``, :mod:`.training`),
+and ``predict(steps)`` forecasts every series in one batched call of a single module
+(:class:`~rnnkit.forecasting.patch.PatchModule` or
+:class:`~rnnkit.forecasting.module.ForecastModule`). See docs/forecasting.md.
 """
 
 from __future__ import annotations
