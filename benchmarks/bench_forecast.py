@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 
 from rnnkit import Forecaster
+from rnnkit.config import override
 from rnnkit.forecasting.config import ForecasterConfig
 from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.runner import DataSpec, training_data
@@ -44,7 +45,9 @@ def fitted(name: str, config: ForecasterConfig, test_size: int) -> tuple:
 
 
 def accuracy(name: str, seed: int) -> dict:
-    forecaster, frame, seconds = fitted(name, ForecasterConfig(seed=seed), TEST_SIZES[name])
+    forecaster, frame, seconds = fitted(
+        name, override(ForecasterConfig(), {"seed": seed}), TEST_SIZES[name]
+    )
     held = forecaster.holdout(frame, test_size=TEST_SIZES[name])
     assert forecaster.shape is not None and forecaster.history is not None
     scores = report(held.histories, held.truths, held.forecasts, forecaster.shape.season)
@@ -70,7 +73,7 @@ def median_ms(call, repeats: int) -> float:
 
 
 def latency(repeats: int) -> dict:
-    forecaster, frame, _ = fitted("airpassengers", ForecasterConfig(epochs=2), 24)
+    forecaster, frame, _ = fitted("airpassengers", override(ForecasterConfig(), {"epochs": 2}), 24)
     rng = np.random.default_rng(0)
     n, length = 1000, 60
     t = np.tile(np.arange(length), n)

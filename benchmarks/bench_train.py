@@ -60,7 +60,7 @@ def child_to_target(cell: str, targets: list[float]) -> None:
     train, _, test = sine_examples(config)
     torch.manual_seed(0)
     model = SequenceModel(ModelConfig(cell=cell, hidden_size=config.hidden_size))
-    run = prepare(model, config.train, regression_loss, None, None)
+    run = prepare(model, config.train, loss_fn=regression_loss)
     reached: dict[str, float | None] = {str(t): None for t in targets}
     for epoch in range(config.train.epochs):
         for group in run.optimizer.param_groups:

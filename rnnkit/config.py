@@ -180,11 +180,13 @@ def add_flags(
     titles: dict[str, str] | None = None,
     skip: tuple[str, ...] = (),
     helps: dict[str, str] | None = None,
+    flags: dict[str, str] | None = None,
 ) -> None:
     """Declare a flag for every option of ``defaults`` (one argument group per dataclass).
 
     ``titles`` names the groups (by class name); ``skip`` leaves options out (by flat name);
-    ``helps`` replaces the help of some (e.g. where a command computes the default itself).
+    ``helps`` replaces the help of some (e.g. where a command computes the default itself);
+    ``flags`` renames some flags (by flat name; the parsed value keeps the field's name).
     """
     groups: dict[int, argparse._ArgumentGroup] = {}
     for owner, f in _walk(defaults):
@@ -195,15 +197,16 @@ def add_flags(
             groups[id(owner)] = parser.add_argument_group((titles or {}).get(name, name))
         group, default = groups[id(owner)], getattr(owner, f.name)
         help_text = (helps or {}).get(f.name, f.metadata["help"])
+        flag = (flags or {}).get(f.name, flag_name(f))
         if f.type in ("bool", bool) and f.metadata.get("type") is None:
-            group.add_argument(flag_name(f), dest=f.name, action="store_true", help=help_text)
+            group.add_argument(flag, dest=f.name, action="store_true", help=help_text)
             continue
         shown = "" if default is None else " (default: %(default)s)"
         reading = {"type": f.metadata["type"]} if f.metadata.get("type") else {}
         if not f.metadata.get("choices"):  # --layers N shows as LAYERS, not as its field name
-            reading["metavar"] = flag_name(f).lstrip("-").replace("-", "_").upper()
+            reading["metavar"] = flag.lstrip("-").replace("-", "_").upper()
         group.add_argument(
-            flag_name(f),
+            flag,
             dest=f.name,
             choices=f.metadata.get("choices"),
             default=default,

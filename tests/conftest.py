@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,3 +76,24 @@ def assert_one_line_error(result: CliResult) -> None:
     lines = [line for line in result.err.splitlines() if line.strip()]
     assert len(lines) == 1, result.err
     assert "Traceback" not in result.err
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Tiny tensors gain nothing from threads; on a shared 2-core box they only add waits."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def flag_help(help_text: str, flag: str) -> str:
+    """``flag``'s entry in a command's --help: its line and the help lines under it."""
+    lines = help_text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(flag + " "))
+    entry = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith(" " * 6) or not line.strip():  # the next flag, or a heading
+            break
+        entry.append(line)
+    return " ".join(entry)

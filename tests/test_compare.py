@@ -14,7 +14,7 @@ import torch
 from rnnkit.compare.measure import hidden_for_budget, memory_bytes
 from rnnkit.data.tasks import TaskSizes, make_task
 from rnnkit.models import CELLS, ModelConfig, SequenceModel, count_parameters
-from tests.conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error, flag_help
 
 TINY = ["--length", "8", "--epochs", "1", "--hidden-size", "4", "--train-size", "64"]
 
@@ -157,3 +157,46 @@ def test_compare_on_a_bundled_series_and_a_user_file(cli, tmp_path: Path) -> Non
     )
     assert_one_line_error(result)
     assert "--hidden-size" in result.err and not (tmp_path / "g").exists()
+
+
+def test_compare_data_flags_are_generated_with_help_and_reach_the_config(
+    cli, tmp_path: Path
+) -> None:
+    """--target, --time-col and --train-size are CompareConfig fields: help, config, errors."""
+    help_text = cli("compare", "--help").out
+    for flag in ("--target", "--time-col", "--train-size"):
+        assert len(flag_help(help_text, flag).split()) > 2, flag  # flag, metavar, help
+    out = tmp_path / "syn"
+    args = ["--length", "6", "--epochs", "1", "--hidden-size", "3", "--seeds", "0"]
+    result = cli("compare", *args, "--cells", "rnn", "--train-size", "24", "--out", out)
+    assert result.code == 0, result.err
+    config = json.loads((out / "compare.json").read_text())["config"]
+    assert config["train_size"] == 24 and config["target"] is None
+    months = pd.date_range("2000-01-01", periods=96, freq="MS")
+    values = 10 + np.sin(np.arange(96) * 2 * np.pi / 12) + 0.05 * np.arange(96)
+    path = tmp_path / "mine.csv"
+    frame = pd.DataFrame({"when": months.strftime("%Y-%m-%d"), "v": values, "w": values + 1})
+    frame.to_csv(path, index=False)
+    options = tmp_path / "c.json"
+    options.write_text(json.dumps({"target": "w", "time-col": "when"}))
+    out = tmp_path / "file"
+    result = cli(
+        "compare",
+        "--task",
+        path,
+        *args,
+        "--cells",
+        "gru",
+        "--config",
+        options,
+        "--target",
+        "v",
+        "--out",
+        out,
+    )
+    assert result.code == 0, result.err
+    config = json.loads((out / "compare.json").read_text())["config"]
+    assert (config["target"], config["time_col"]) == ("v", "when")  # the flag wins
+    result = cli("compare", "--train-size", "-1", "--out", tmp_path / "bad")
+    assert_one_line_error(result)
+    assert "--train-size" in result.err and not (tmp_path / "bad").exists()

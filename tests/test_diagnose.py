@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from rnnkit.compare.diagnose import hidden_state_gradients
 from rnnkit.data.tasks import adding_problem
 from rnnkit.models import ModelConfig, SequenceModel, last_hidden
-from tests.conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error, flag_help
 
 
 def _gradient_by_restarting_at(model: SequenceModel, x, y, t: int) -> torch.Tensor:
@@ -105,3 +105,63 @@ def test_diagnose_refuses_non_empty_out_and_needs_a_diagnostic(cli, tmp_path: Pa
     assert (tmp_path / "keep").read_text() == "x"
     assert_one_line_error(cli("diagnose"))
     assert_one_line_error(cli("diagnose", "weights"))
+
+
+DIAGNOSE_FLAGS = ["--length", "--hidden-size", "--train-size", "--train-epochs", "--seed"]
+
+
+def test_diagnose_flags_are_generated_with_help_and_reach_the_config(cli, tmp_path: Path) -> None:
+    """The flags come from GradientConfig (and its TrainConfig part: --seed is the training
+    seed, --train-epochs its epochs); what they set is what gradients.json records."""
+    help_text = cli("diagnose", "gradients", "--help").out
+    for flag in DIAGNOSE_FLAGS:
+        assert len(flag_help(help_text, flag).split()) > 2, flag  # flag, metavar, help
+    assert sum(line.strip().startswith("--seed") for line in help_text.splitlines()) == 1
+    args = ["--length", "6", "--hidden-size", "3", "--train-size", "40", "--train-epochs", "2"]
+    out = tmp_path / "flags"
+    result = cli("diagnose", "gradients", "--cells", "gru", *args, "--seed", "7", "--out", out)
+    assert result.code == 0, result.err
+    summary = json.loads((out / "gradients.json").read_text())
+    config = summary["config"]
+    assert (config["length"], config["hidden_size"], config["train_size"]) == (6, 3, 40)
+    assert (config["train"]["epochs"], config["train"]["seed"]) == (2, 7)
+    assert "seed" not in config  # one seed: the training part's
+    assert (
+        summary["cells"]["gru"]["epochs"] == 2
+        and len(summary["cells"]["gru"]["init"]["norms"]) == 6
+    )
+
+
+def test_diagnose_takes_its_flags_from_a_config_file(cli, tmp_path: Path) -> None:
+    path = tmp_path / "diag.json"
+    options = {"length": 5, "hidden-size": 2, "train_size": 30, "train-epochs": 1, "seed": 3}
+    path.write_text(json.dumps(options))
+    out = tmp_path / "o"
+    result = cli(
+        "diagnose", "gradients", "--cells", "rnn", "--config", path, "--seed", "4", "--out", out
+    )
+    assert result.code == 0, result.err
+    config = json.loads((out / "gradients.json").read_text())["config"]
+    assert (config["length"], config["hidden_size"], config["train_size"]) == (5, 2, 30)
+    assert (config["train"]["epochs"], config["train"]["seed"]) == (1, 4)  # the flag wins
+    path.write_text(json.dumps({"train-size": 0}))
+    result = cli("diagnose", "gradients", "--config", path, "--out", tmp_path / "bad")
+    assert_one_line_error(result)
+    assert "train-size" in result.err and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--train-size", "0"], "--train-size"),
+        (["--hidden-size", "big"], "--hidden-size"),
+        (["--seed", "x"], "--seed"),
+        (["--length", "-3"], "--length"),
+    ],
+)
+def test_bad_diagnose_flag_value_is_one_line_exit_2(
+    cli, tmp_path: Path, args: list[str], needle: str
+) -> None:
+    result = cli("diagnose", "gradients", *args, "--out", tmp_path / "o")
+    assert_one_line_error(result)
+    assert needle in result.err and not (tmp_path / "o").exists()

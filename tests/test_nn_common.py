@@ -12,12 +12,7 @@ ALL = ["RNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "MinGRU", "MinLSTM
 WITH_CELL = {"LSTM", "LayerNormLSTM"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.one_thread
 
 
 def _states(hidden, name):

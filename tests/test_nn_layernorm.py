@@ -10,13 +10,7 @@ import torch.nn.functional as F
 
 import rnnkit.nn as rn
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.one_thread
 
 
 def _ln(v, gain, bias=None):

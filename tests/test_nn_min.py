@@ -8,13 +8,7 @@ import torch
 import rnnkit.nn as rn
 from rnnkit.nn._scan import g, log_g, parallel_scan_log
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.one_thread
 
 
 def _paper_layer(name, w, b, x, h):

@@ -24,13 +24,14 @@ from rnnkit.classify.data import (
     extract,
     stratified_split,
 )
-from rnnkit.config import configure, fraction, from_dict, option
+from rnnkit.config import fraction, from_dict, option
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.metrics import accuracy, confusion_matrix, macro_f1
-from rnnkit.models import ModelConfig, SequenceModel, count_parameters, last_hidden, resolve_device
+from rnnkit.models import ModelConfig, SequenceModel, count_parameters, last_hidden
 from rnnkit.runs import load_model_files, load_weights_into, save_model
-from rnnkit.training import History, TrainConfig, classification_loss, fit
+from rnnkit.training import TrainConfig, classification_loss, fit
+from rnnkit.training.estimator import Estimator
 from rnnkit.training.seeding import seeded
 
 KIND = "sequence_classifier"
@@ -66,30 +67,22 @@ class ClassifierConfig:
     )
 
 
-class SequenceClassifier:
-    """Classify whole sequences of any length: ``fit`` on a labelled table, ``predict`` labels."""
+class SequenceClassifier(Estimator[ClassifierConfig]):
+    """Classify whole sequences of any length: ``fit`` on a labelled table, ``predict`` labels.
 
-    def __init__(
-        self,
-        cell: str | None = None,
-        *,
-        config: ClassifierConfig | None = None,
-        train: TrainConfig | None = None,
-        device: str = "auto",
-        **options: Any,
-    ) -> None:
-        """``options`` set :class:`ClassifierConfig`'s fields by name (``hidden_size=64``,
-        ``bidirectional=True``); ``train`` replaces its whole TrainConfig."""
-        if cell is not None:
-            options["cell"] = cell
-        defaults = config or ClassifierConfig()
-        self.config = configure(defaults, options, what="classifier option", train=train)
-        self.device = resolve_device(device)
+    Options set :class:`ClassifierConfig`'s fields by name (``hidden_size=64``,
+    ``bidirectional=True``); ``train=`` replaces its whole TrainConfig (see :class:`Estimator`).
+    """
+
+    config_class = ClassifierConfig
+    option_name = "classifier option"
+
+    def __init__(self, cell: str | None = None, **options: Any) -> None:
+        super().__init__(cell, **options)
         self.spec = TableSpec()
         self.classes: list[str] = []
         self.scaler: SeriesScaler | None = None
         self.net: PackedSequenceModel | None = None
-        self.history = History()
 
     def fit(
         self,

@@ -18,10 +18,10 @@ from rnnkit.compare.suite import CompareConfig, build_task, check_cells, format_
 from rnnkit.config import (
     add_flags,
     given,
-    int_list,
     is_option,
     name_list,
-    positive_int,
+    option_names,
+    override,
     unset,
 )
 from rnnkit.data.datasets import DATASETS, is_dataset
@@ -30,6 +30,8 @@ from rnnkit.errors import UserError, unknown
 from rnnkit.models import CELLS, resolve_device
 from rnnkit.runs import prepare_run_dir
 from rnnkit.training import TrainConfig
+
+TRAIN_OPTIONS = tuple(option_names(TrainConfig()))  # declared by _add_training_flags
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,76 +50,45 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
         "seconds per epoch and memory; write compare.json and learning_curves.png to --out. "
         "Tasks: " + "; ".join(f"{name}: {about}" for name, (_, _, about) in TASKS.items()),
     )
-    parser.add_argument(
-        "--task",
-        default=defaults.task,
-        help=f"{', '.join(TASKS)}, a bundled series dataset ("
+    helps = {
+        "task": f"{', '.join(TASKS)}, a bundled series dataset ("
         + ", ".join(n for n, i in DATASETS.items() if i.kind == "series")
-        + ") or a CSV/Parquet file (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--length",
-        type=positive_int,
-        default=None,
-        help="sequence length T (default: the task's: "
+        + ") or a CSV/Parquet file",
+        "length": "sequence length T (default: the task's: "
         + ", ".join(f"{n} {d}" for n, (_, d, _) in TASKS.items())
         + ")",
-    )
+        "hidden_size": f"units per layer for every cell (default: {defaults.hidden_size}); "
+        "or --param-budget",
+    }
+    # hidden_size unset in the flags, so that one given beside --param-budget can be refused
+    shown = override(defaults, {"hidden_size": None})
+    titles = {"CompareConfig": "comparison"}
+    add_flags(parser, shown, titles=titles, skip=TRAIN_OPTIONS, helps=helps)
     add_cells_flags(parser, defaults.cells)
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument(
-        "--hidden-size",
-        type=positive_int,
-        default=None,
-        help=f"units per layer for every cell (default: {defaults.hidden_size})",
-    )
-    size.add_argument(
-        "--param-budget",
-        type=positive_int,
-        default=None,
-        help="give each cell the hidden size whose parameter count is closest to this",
-    )
-    parser.add_argument(
-        "--layers",
-        type=positive_int,
-        default=defaults.num_layers,
-        help="stacked recurrent layers (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seeds",
-        type=int_list,
-        default=defaults.seeds,
-        help="comma-separated seeds, one run per cell each (default: 0,1,2)",
-    )
-    parser.add_argument(
-        "--target", default=None, help="real series from a file: the value column to forecast"
-    )
-    parser.add_argument("--time-col", default=None, help="real series from a file: the time column")
-    parser.add_argument(
-        "--train-size",
-        type=positive_int,
-        default=defaults.sizes.train,
-        help="training sequences of adding and copy (default: %(default)s)",
-    )
     _add_training_flags(parser, defaults.train)
     add_output_flags(parser, "runs/compare")
     parser.set_defaults(func=run_compare_command)
 
 
 def _add_training_flags(
-    parser: argparse.ArgumentParser, defaults: TrainConfig, *, skip: tuple[str, ...] = ()
+    parser: argparse.ArgumentParser,
+    defaults: TrainConfig,
+    *,
+    series: bool = True,
+    helps: dict[str, str] | None = None,
+    flags: dict[str, str] | None = None,
 ) -> None:
-    """The training group, generated from TrainConfig; unset flags keep the task's defaults
-    (the synthetic tasks': ``defaults``; a real series: the Forecaster's)."""
+    """The training group, generated from TrainConfig; unset flags keep the command's defaults
+    (``defaults``; with ``series``, a real series': the Forecaster's)."""
     add_config_flag(parser)
-    helps = {
-        f.name: f"{f.metadata['help']} (default: {getattr(defaults, f.name)}; real series: "
-        "the Forecaster's)"
+    also = "; real series: the Forecaster's" if series else ""
+    shown = {
+        f.name: f"{f.metadata['help']} (default: {getattr(defaults, f.name)}{also})"
         for f in dataclasses.fields(defaults)
         if is_option(f)
     }
     titles = {"TrainConfig": "training"}
-    add_flags(parser, unset(defaults), titles=titles, skip=skip, helps=helps)
+    add_flags(parser, unset(defaults), titles=titles, helps={**shown, **(helps or {})}, flags=flags)
     add_run_flags(parser, threads=1, checkpoints=False)
 
 
@@ -135,23 +106,20 @@ def _task(args: argparse.Namespace, config: CompareConfig) -> TaskData | SeriesT
         raise unknown("task", args.task, [*TASKS, *series])
     if config.param_budget is not None:
         raise UserError("--param-budget works for the synthetic tasks; use --hidden-size here")
-    return load_series_task(args.task, args.target, args.time_col, args.length)
+    return load_series_task(config.task, config.target, config.time_col, config.length)
 
 
 def run_compare_command(args: argparse.Namespace) -> int:
     defaults = CompareConfig()
     torch.set_num_threads(args.threads)
     options = given(defaults.train, args)
-    config = CompareConfig(
-        task=args.task,
-        length=args.length,
+    if args.hidden_size is not None and args.param_budget is not None:
+        raise UserError("argument --param-budget: not allowed with argument --hidden-size")
+    flags = {n: getattr(args, n) for n in option_names(defaults) if n not in TRAIN_OPTIONS}
+    config = replace(
+        override(defaults, {n: v for n, v in flags.items() if v is not None or n != "hidden_size"}),
         cells=args.cells,
         backend=args.backend,
-        hidden_size=args.hidden_size or defaults.hidden_size,
-        param_budget=args.param_budget,
-        num_layers=args.layers,
-        seeds=args.seeds,
-        sizes=replace(defaults.sizes, train=args.train_size),
         train=replace(defaults.train, **options, progress=_progress(args)),
         series_options=options,
     )
@@ -180,60 +148,32 @@ def _register_diagnose(subparsers: argparse._SubParsersAction) -> None:
         "and gradients.png (log scale) to --out.",
     )
     add_cells_flags(grads, defaults.cells)
-    grads.add_argument(
-        "--length",
-        type=positive_int,
-        default=defaults.length,
-        help="adding-problem length T (default: %(default)s)",
+    titles = {"GradientConfig": "diagnostic"}
+    add_flags(grads, defaults, titles=titles, skip=TRAIN_OPTIONS)
+    epochs = "epochs of training between the two measurements"
+    _add_training_flags(
+        grads,
+        defaults.train,
+        series=False,
+        helps={"epochs": f"{epochs} (default: {defaults.train.epochs})"},
+        flags={"epochs": "--train-epochs"},
     )
-    grads.add_argument(
-        "--hidden-size",
-        type=positive_int,
-        default=defaults.hidden_size,
-        help="units of the one recurrent layer (default: %(default)s)",
-    )
-    grads.add_argument(
-        "--train-epochs",
-        type=positive_int,
-        default=defaults.train.epochs,
-        help="epochs of training between the two measurements (default: %(default)s)",
-    )
-    grads.add_argument(
-        "--train-size",
-        type=positive_int,
-        default=defaults.sizes.train,
-        help="training sequences (default: %(default)s)",
-    )
-    grads.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.seed,
-        help="initial weights and sample order (default: %(default)s)",
-    )
-    _add_training_flags(grads, defaults.train, skip=("epochs", "seed"))
     add_output_flags(grads, "runs/diagnose")
     grads.set_defaults(func=run_gradients_command)
 
 
 def run_gradients_command(args: argparse.Namespace) -> int:
     defaults = GradientConfig()
-    if args.length < 2:
-        raise UserError(f"the adding problem needs --length >= 2, got {args.length}")
     torch.set_num_threads(args.threads)
-    config = GradientConfig(
+    flags = {n: getattr(args, n) for n in option_names(defaults) if n not in TRAIN_OPTIONS}
+    config = replace(
+        override(defaults, flags),
         cells=args.cells,
         backend=args.backend,
-        length=args.length,
-        hidden_size=args.hidden_size,
-        seed=args.seed,
-        sizes=replace(defaults.sizes, train=args.train_size),
-        train=replace(
-            defaults.train,
-            **given(defaults.train, args),
-            epochs=args.train_epochs,
-            progress=_progress(args),
-        ),
+        train=replace(defaults.train, **given(defaults.train, args), progress=_progress(args)),
     )
+    if config.length < 2:
+        raise UserError(f"the adding problem needs --length >= 2, got {config.length}")
     check_cells(CompareConfig(cells=config.cells, backend=config.backend))
     device = resolve_device(args.device)
     out = prepare_run_dir(Path(args.out), overwrite=args.overwrite)

@@ -33,16 +33,19 @@ from rnnkit.config import name_list, positive_int
 from rnnkit.data.datasets import list_datasets, load_classification, load_series, load_text
 from rnnkit.data.io import load_table, write_table
 from rnnkit.errors import UserError
+from rnnkit.forecasting.backtest import backtest
 from rnnkit.forecasting.evaluation import format_report
 from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.runner import (
-    backtest_run,
     check_data,
     finish_run,
+    load_data,
     read_run_config,
     run_config,
     training_data,
     unique_run_dir,
+    with_season,
+    write_backtest,
     writes_files,
 )
 from rnnkit.runs import checkpointing, prepare_run_dir, write_json
@@ -196,8 +199,13 @@ def run_backtest(args: argparse.Namespace) -> int:
         out = unique_run_dir(f"runs/{spec.name}-{config.model.cell}-backtest")
     if writes_files():
         prepare_run_dir(out, overwrite=args.overwrite)
+    frame, columns, season = load_data(spec)
+    config = with_season(config, season)
     options = {"folds": args.folds, "step": args.step, "test_size": args.test_size}
-    result = backtest_run(spec, config, out, refit=args.refit, **options)
+    options["refit"] = args.refit
+    # six calls to the optimiser step: backtest -> fit_series -> fit -> run_epoch -> train_step
+    result = backtest(Forecaster(config=config), frame, columns=columns, **options)
+    write_backtest(result, spec, config, out, **options)
     if not writes_files():  # under torchrun, rank 0 alone reports
         return 0
     for k, fold in enumerate(result.folds):

@@ -15,7 +15,7 @@ retained gradient is the full ``dL/dh_t`` (for LSTM-like cells, with ``c_t`` hel
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from rnnkit.config import option, positive_int
 from rnnkit.data.tasks import TaskSizes, make_task
 from rnnkit.models import ModelConfig, SequenceModel, last_hidden, predict
 from rnnkit.plots import plot_gradient_norms
@@ -33,21 +34,28 @@ from rnnkit.training.seeding import seeded
 
 @dataclass
 class GradientConfig:
-    """What ``rnnkit diagnose gradients`` measures and how long it trains in between."""
+    """What ``rnnkit diagnose gradients`` measures and how long it trains in between.
 
-    cells: list[str] = field(default_factory=lambda: ["rnn", "lstm", "gru"])
+    The seed (initial weights and sample order) is the training part's ``train.seed``."""
+
+    cells: list[str] = field(default_factory=lambda: ["rnn", "lstm", "gru"])  # --cells, shared
     backend: str = "auto"  # torch.nn's fused cells where they exist, else rnnkit's own
-    length: int = 100  # adding-problem length T
-    hidden_size: int = 64  # units (one layer)
+    length: int = option(100, "adding-problem length T (at least 2)", type=positive_int)
+    hidden_size: int = option(64, "units of the one recurrent layer", type=positive_int)
+    train_size: int = option(4000, "training sequences", type=positive_int)
+    held_out: int = 500  # validation and test sequences, each
     probe_size: int = 256  # test sequences the gradient norms are averaged over
-    seed: int = 0  # initial weights and sample order
     data_seed: int = 1234  # the adding problem's data
-    sizes: TaskSizes = field(default_factory=lambda: TaskSizes(train=4000, val=500, test=500))
+    # --train-epochs sets train.epochs (the flag is renamed: the epochs between the two measures)
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
             epochs=3, batch_size=32, lr=1e-2, patience=0, progress=False, log_every=0
         )
     )
+
+    @property
+    def sizes(self) -> TaskSizes:
+        return TaskSizes(train=self.train_size, val=self.held_out, test=self.held_out)
 
 
 def hidden_state_gradients(model: SequenceModel, x: Tensor, y: Tensor) -> Tensor:
@@ -94,11 +102,10 @@ def diagnose_gradients(config: GradientConfig, out: Path, device: torch.device) 
         model_config = ModelConfig(
             cell=cell, backend=config.backend, input_size=2, hidden_size=config.hidden_size
         )
-        with seeded(config.seed):
+        with seeded(config.train.seed):
             model = SequenceModel(model_config).to(device)
         at_init = hidden_state_gradients(model, x_probe, y_probe)
-        train = replace(config.train, seed=config.seed)
-        history = fit(model, task.train, task.val, train, device=device, desc=cell)
+        history = fit(model, task.train, task.val, config.train, device=device, desc=cell)
         trained = hidden_state_gradients(model, x_probe, y_probe)
         cells[cell] = {
             "init": _profile(at_init),

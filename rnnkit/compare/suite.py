@@ -22,6 +22,7 @@ import torch
 
 from rnnkit.compare.measure import hidden_for_budget, memory_bytes
 from rnnkit.compare.series import SeriesTask, series_run
+from rnnkit.config import int_list, option, positive_int
 from rnnkit.data.tasks import TaskData, TaskSizes, make_task
 from rnnkit.errors import UserError
 from rnnkit.models import ModelConfig, SequenceModel, count_parameters, predict
@@ -37,16 +38,29 @@ log = logging.getLogger(__name__)
 class CompareConfig:
     """One comparison: the task, the cells, the shared budget and the training settings."""
 
-    task: str = "adding"  # a name from rnnkit.data.tasks.TASKS, a series dataset or a file
-    length: int | None = None  # sequence length T (None: the task's default)
-    cells: list[str] = field(default_factory=lambda: ["rnn", "lstm", "gru"])
+    task: str = option("adding", "a synthetic task, a bundled series dataset or a file")
+    length: int | None = option(None, "sequence length T (default: the task's)", type=positive_int)
+    cells: list[str] = field(default_factory=lambda: ["rnn", "lstm", "gru"])  # --cells, shared
     backend: str = "auto"  # torch.nn's fused cells where they exist, else rnnkit's own
-    hidden_size: int = 64  # units per layer for every cell (ignored with param_budget)
-    param_budget: int | None = None  # if set: each cell's hidden size gets closest to this
-    num_layers: int = 1  # stacked recurrent layers
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # initialisation and order
+    hidden_size: int = option(
+        64, "units per layer for every cell (ignored with param_budget)", type=positive_int
+    )
+    param_budget: int | None = option(
+        None,
+        "give each cell the hidden size whose parameter count is closest to this",
+        type=positive_int,
+    )
+    num_layers: int = option(1, "stacked recurrent layers", flag="--layers", type=positive_int)
+    seeds: list[int] = option(
+        [0, 1, 2], "comma-separated seeds, one run per cell each", type=int_list
+    )  # initialisation and order
+    target: str | None = option(None, "real series from a file: the value column to forecast")
+    time_col: str | None = option(None, "real series from a file: the time column")
+    train_size: int = option(
+        TaskSizes.train, "training sequences of the synthetic tasks", type=positive_int
+    )
+    held_out: int = TaskSizes.val  # validation and test sequences of the synthetic tasks, each
     data_seed: int = 1234  # the task's data is the same for every cell and seed
-    sizes: TaskSizes = field(default_factory=TaskSizes)  # synthetic tasks' set sizes
     # Chosen so that LSTM and GRU solve adding at T=100 on every seed within the 10-minute budget
     # of 2 CPU cores (see docs/which-cell-when.md): a high lr with clipping and small batches.
     train: TrainConfig = field(
@@ -57,6 +71,11 @@ class CompareConfig:
     # Real series: the Forecaster's own defaults, overridden only by the options given here
     # (e.g. {"epochs": 30}); hidden size, layers, backend and device come from the fields above.
     series_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sizes(self) -> TaskSizes:
+        """The synthetic tasks' set sizes."""
+        return TaskSizes(train=self.train_size, val=self.held_out, test=self.held_out)
 
 
 @dataclass

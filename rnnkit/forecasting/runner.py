@@ -178,12 +178,10 @@ def read_run_config(run: Path) -> tuple[DataSpec, ForecasterConfig, int | float]
     return spec, config, test_size
 
 
-def backtest_run(spec: DataSpec, config: ForecasterConfig, out: Path, **options: Any) -> Backtest:
-    """Rolling-origin evaluation of ``config`` on the table; writes backtest.json/.png."""
-    frame, columns, season = load_data(spec)
-    config = with_season(config, season)
-    forecaster = Forecaster(config=config)
-    result = forecaster.backtest(frame, columns=columns, **options)
+def write_backtest(
+    result: Backtest, spec: DataSpec, config: ForecasterConfig, out: Path, **options: Any
+) -> None:
+    """The backtest's run folder (rank 0): config.json, backtest.json and backtest.png."""
     if writes_files():
         write_json(
             out / "config.json",
@@ -197,7 +195,6 @@ def backtest_run(spec: DataSpec, config: ForecasterConfig, out: Path, **options:
         )
         write_json(out / "backtest.json", result.to_dict())
         plot_backtest(result, out / "backtest.png", title=f"{spec.name} backtest")
-    return result
 
 
 def unique_run_dir(base: str) -> Path:

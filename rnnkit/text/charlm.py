@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rnnkit.config import configure, fraction, from_dict, option, positive_int
+from rnnkit.config import fraction, from_dict, option, positive_int
 from rnnkit.errors import UserError
-from rnnkit.models import ModelConfig, count_parameters, resolve_device
+from rnnkit.models import ModelConfig, count_parameters
 from rnnkit.runs import load_model_files, load_weights_into, save_model
 from rnnkit.text.data import (
     TextStreams,
@@ -28,7 +28,8 @@ from rnnkit.text.data import (
     split_text,
 )
 from rnnkit.text.model import CharLMNet, State, StatefulLMLoss, bits_per_char
-from rnnkit.training import History, TrainConfig, fit
+from rnnkit.training import TrainConfig, fit
+from rnnkit.training.estimator import Estimator
 from rnnkit.training.seeding import seeded
 
 KIND = "char_lm"
@@ -54,33 +55,25 @@ class CharLMConfig:
     )
 
 
-class CharLM:
-    """A character-level language model: ``fit`` on a text, ``sample`` from it, save and load."""
+class CharLM(Estimator[CharLMConfig]):
+    """A character-level language model: ``fit`` on a text, ``sample`` from it, save and load.
 
-    def __init__(
-        self,
-        cell: str | None = None,
-        *,
-        config: CharLMConfig | None = None,
-        train: TrainConfig | None = None,
-        device: str = "auto",
-        **options: Any,
-    ) -> None:
-        """``options`` set :class:`CharLMConfig`'s fields by name (``hidden_size=256``,
-        ``embed_size=32``, ``steps=None``); ``train`` replaces its whole TrainConfig."""
-        if cell is not None:
-            options["cell"] = cell
-        defaults = config or CharLMConfig()
-        self.config = configure(defaults, options, what="CharLM option", train=train)
+    Options set :class:`CharLMConfig`'s fields by name (``hidden_size=256``, ``embed_size=32``,
+    ``steps=None``); ``train=`` replaces its whole TrainConfig (see :class:`Estimator`).
+    """
+
+    config_class = CharLMConfig
+    option_name = "CharLM option"
+
+    def __init__(self, cell: str | None = None, **options: Any) -> None:
+        super().__init__(cell, **options)
         if not 0.0 < self.config.val_fraction < 1.0:
             raise UserError(
                 f"val_fraction (--val-fraction) must be in (0, 1), got {self.config.val_fraction}"
             )
-        self.device = resolve_device(device)
         self.vocab: Vocabulary | None = None
         self.char_counts: list[int] = []
         self.net: CharLMNet | None = None
-        self.history = History()
         self.metrics: dict[str, Any] = {}
 
     def _build(self, vocab: Vocabulary) -> CharLMNet:

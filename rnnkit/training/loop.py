@@ -47,6 +47,16 @@ log = logging.getLogger(__name__)
 
 __all__ = ["fit", "prepare", "run_epoch"]
 
+# what a run has when prepare() is not told otherwise (fit's defaults)
+RUN_DEFAULTS: dict[str, Any] = {
+    "loss_fn": regression_loss,
+    "schedule": cosine_lr,
+    "callbacks": (),
+    "run_dir": None,
+    "checkpoint_every": 0,
+    "resume_hint": None,
+}
+
 
 def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:
     """Train one pass over ``data`` (its remaining steps, after a mid-epoch resume).
@@ -189,16 +199,16 @@ def prepare(
     model: nn.Module,
     config: TrainConfig,
     *,
-    loss_fn: LossFn = regression_loss,
     optimizer: OptimizerFactory = adamw,
-    schedule: Schedule = cosine_lr,
-    callbacks: Sequence[object] = (),
     device: torch.device | None = None,
-    run_dir: Path | None = None,
-    checkpoint_every: int = 0,
-    resume_hint: str | None = None,
+    **parts: Any,
 ) -> TrainingRun:
-    """Join torchrun's job if any, place and seed, build the optimiser: a run at its start."""
+    """Join torchrun's job if any, place and seed, build the optimiser: a run at its start.
+
+    ``parts`` are the other fields of :class:`TrainingRun` (``loss_fn``, ``schedule``,
+    ``callbacks``, ``run_dir``, ``checkpoint_every``, ``resume_hint``), as :func:`fit` passes
+    them; unset ones take :data:`RUN_DEFAULTS`.
+    """
     context = distributed.setup(device or next(model.parameters()).device)
     if config.batch_size % context.world:
         raise UserError(
@@ -211,15 +221,10 @@ def prepare(
         model=model,
         train_model=model,
         optimizer=optimizer(model.parameters(), config),
-        loss_fn=loss_fn,
         config=config,
         context=context,
         autocast=use_bf16(config.precision, context.device),
-        run_dir=run_dir,
-        checkpoint_every=checkpoint_every,
-        resume_hint=resume_hint,
-        schedule=schedule,
-        callbacks=callbacks,
+        **{**RUN_DEFAULTS, **parts},
     )
 
 
