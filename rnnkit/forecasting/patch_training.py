@@ -92,6 +92,13 @@ class SampledWindows(Dataset):
     def __len__(self) -> int:
         return self.size
 
+    def state_dict(self) -> dict[str, str]:
+        """The generator's state (JSON), checkpointed so that a resume draws the same windows."""
+        return {"rng": json.dumps(self.rng.bit_generator.state)}
+
+    def load_state_dict(self, state: dict[str, str]) -> None:
+        self.rng.bit_generator.state = json.loads(state["rng"])
+
     def __getitem__(self, positions: Tensor) -> tuple[Tensor, ...]:
         n = len(positions)
         series = self.trainable[self.rng.integers(0, len(self.trainable), n)]
