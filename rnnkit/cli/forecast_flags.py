@@ -11,7 +11,7 @@ from rnnkit.forecasting.runner import DataSpec
 
 
 def holdout_size(text: str) -> int | float:
-    """A count of points (``24``) or a fraction of each series (``0.2``)."""
+    """A count of points (``24``; 0: fit on everything) or a fraction of each series (``0.2``)."""
     try:
         value: int | float = float(text) if "." in text else int(text)
     except ValueError:
@@ -20,8 +20,8 @@ def holdout_size(text: str) -> int | float:
         ) from None
     if isinstance(value, float) and not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"a fractional test size must be in (0, 1): {text}")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive test size, got {value}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a test size >= 0, got {value}")
     return value
 
 

@@ -14,6 +14,7 @@ from rnnkit.models import ModelConfig, resolve_backend
 from rnnkit.training import TrainConfig
 
 STRATEGIES = ("direct", "recursive")
+MODELS = ("patch", "classic")
 AUTO_STEPS = 450  # optimiser steps aimed at when epochs is None (AirPassengers: 150 epochs)
 
 
@@ -22,6 +23,12 @@ class ForecastSettings:
     """How series become windows and forecasts. ``None`` for window, horizon or season means
     "choose from the data" (see :func:`resolve`)."""
 
+    model: str = option(
+        "patch",
+        "patch: patched recurrent net residual on seasonal naive (docs/forecasting.md); "
+        "classic: one recurrent stack and a linear head",
+        choices=MODELS,
+    )
     window: int | None = option(
         None, "past steps per forecast (default: 3 seasons, at least 12)", type=positive_int
     )
@@ -91,6 +98,12 @@ class ForecasterConfig:
             raise unknown("strategy", forecast.strategy, STRATEGIES)
         if forecast.likelihood not in LIKELIHOODS:
             raise unknown("likelihood", str(forecast.likelihood), ["gaussian", "quantile"])
+        if forecast.model not in MODELS:
+            raise unknown("model", forecast.model, MODELS)
+        if forecast.model == "patch" and forecast.likelihood == "gaussian":
+            raise UserError("the patch model has no --likelihood gaussian; use --model classic")
+        if forecast.model == "patch" and forecast.strategy != "direct":
+            raise UserError("the patch model has no --strategy recursive; use --model classic")
         if forecast.transform not in TRANSFORMS:
             raise unknown("transform", forecast.transform, TRANSFORMS)
         if forecast.window_norm not in WINDOW_NORMS:
