@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit._version import __version__
-from rnnkit.cli import classify, demo, forecast, text
+from rnnkit.cli import classify, demo, forecast, speech, text
 from rnnkit.cli import compare as compare_cli
 from rnnkit.cli import export as export_cli
 from rnnkit.cli.common import Parser
@@ -21,7 +21,7 @@ from rnnkit.cli.config_file import apply_config
 from rnnkit.errors import UserError
 from rnnkit.interrupts import TrainingInterrupted
 
-COMMANDS = [demo, forecast, text, classify, compare_cli, export_cli]
+COMMANDS = [demo, forecast, text, classify, compare_cli, export_cli, speech]
 
 
 def build_parser() -> argparse.ArgumentParser:
