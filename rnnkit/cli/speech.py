@@ -7,16 +7,22 @@ import os
 import platform
 import sys
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import torch
 
-from rnnkit.cli.common import add_backend_flag, add_output_flags, non_negative_int, positive_float
-from rnnkit.cli.common import positive_int
+from rnnkit.cli.common import (
+    add_backend_flag,
+    add_output_flags,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from rnnkit.errors import UserError
 from rnnkit.models import CELLS, resolve_backend
 from rnnkit.plots import plot_learning_curves
 from rnnkit.runs import environment, prepare_run_dir, write_json
-from rnnkit.speech.data import TASKS, build_datasets
+from rnnkit.speech.data import TASKS, DigitSpeech, build_datasets
 from rnnkit.speech.decode import as_text
 from rnnkit.speech.features import read_wav
 from rnnkit.speech.model import AcousticConfig
@@ -95,8 +101,12 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         default=500,
         help="connected task: validation and test utterances each (default: %(default)s)",
     )
-    group.add_argument("--beam", type=non_negative_int, default=0, help="also test beam decoding "
-                       "at this width (default: 0, greedy only)")
+    group.add_argument(
+        "--beam",
+        type=non_negative_int,
+        default=0,
+        help="also test beam decoding at this width (default: 0, greedy only)",
+    )
     group.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
     group.add_argument("--no-progress", action="store_true", help="log lines, no progress bar")
     add_output_flags(parser, "runs/speech")
@@ -143,7 +153,9 @@ def recognizer_from(args: argparse.Namespace) -> DigitRecognizer:
         seed=args.seed,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
-    config = RecognizerConfig(base.features, model, None if args.no_augment else base.augment, train)
+    config = RecognizerConfig(
+        base.features, model, None if args.no_augment else base.augment, train
+    )
     return DigitRecognizer(streaming_config(config) if args.stream else config)
 
 
@@ -202,7 +214,10 @@ def run_train(args: argparse.Namespace) -> int:
         },
     }
     if args.beam:
-        metrics["test"]["model_beam"] = {"beam_width": args.beam, **recognizer.evaluate(test, beam_width=args.beam)}
+        metrics["test"]["model_beam"] = {
+            "beam_width": args.beam,
+            **recognizer.evaluate(test, beam_width=args.beam),
+        }
     if args.stream:
         metrics["streaming"] = _measure_streaming(recognizer, test)
     write_json(out / "metrics.json", metrics)
@@ -212,19 +227,19 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measure_streaming(recognizer: DigitRecognizer, test: torch.utils.data.Dataset) -> dict:
+def _measure_streaming(recognizer: DigitRecognizer, test: DigitSpeech) -> dict:
     """Stream the test set on one thread, 100 ms at a time."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        utterances = [test.samples(i) for i in range(len(test))]  # type: ignore[attr-defined]
-        references = [test.labels(i) for i in range(len(test))]  # type: ignore[attr-defined]
+        utterances = [test.samples(i) for i in range(len(test))]
+        references = [test.labels(i) for i in range(len(test))]
         return measure_streaming(recognizer, utterances, references, chunk_seconds=0.1)
     finally:
         torch.set_num_threads(threads)
 
 
-def _figure(recognizer: DigitRecognizer, test: torch.utils.data.Dataset, out) -> None:
+def _figure(recognizer: DigitRecognizer, test: DigitSpeech, out: Path) -> None:
     features, labels = test[0]
     (log_probs,) = recognizer.posteriors([features])
     c = recognizer.config
@@ -245,7 +260,9 @@ def _report(metrics: dict) -> None:
         parts.insert(0, f"test accuracy {100 * test['accuracy']:.2f}%")
     if "streaming" in metrics:
         s = metrics["streaming"]
-        parts.append(f"streaming RTF {s['rtf']:.4f} (one thread), error rate {100 * s['error_rate']:.2f}%")
+        parts.append(
+            f"streaming RTF {s['rtf']:.4f} (one thread), error rate {100 * s['error_rate']:.2f}%"
+        )
     parts.append(f"trained in {metrics['train_seconds']:.0f} s")
     print("; ".join(parts))
 

@@ -52,7 +52,9 @@ def list_recordings(folder: str | Path) -> list[Recording]:
         if match and path.is_file():
             found.append(Recording(path, int(match[1]), match[2], int(match[3])))
     if not found:
-        raise UserError(f"'{folder}' holds no files named like '{{digit}}_{{speaker}}_{{index}}.wav'")
+        raise UserError(
+            f"'{folder}' holds no files named like '{{digit}}_{{speaker}}_{{index}}.wav'"
+        )
     return found
 
 
@@ -151,9 +153,7 @@ def connected_utterances(
     for _ in range(count):
         n = rng.randint(c.min_digits, c.max_digits)
         parts = tuple(rng.choice(pool) for _ in range(n))
-        gaps = tuple(
-            int(rng.uniform(c.min_gap, c.max_gap) * sample_rate) for _ in range(n + 1)
-        )
+        gaps = tuple(int(rng.uniform(c.min_gap, c.max_gap) * sample_rate) for _ in range(n + 1))
         utterances.append(Utterance(parts, gaps, rng.getrandbits(31)))
     return utterances
 

@@ -36,6 +36,15 @@ def _add(a: float, b: float) -> float:
     return high + math.log1p(math.exp(low - high))
 
 
+def _extend(
+    beams: dict[tuple[int, ...], list[float]], prefix: tuple[int, ...], blank: float, label: float
+) -> None:
+    """Add path probabilities (ending in a blank / in the prefix's last label) to ``prefix``."""
+    entry = beams.setdefault(prefix, [-math.inf, -math.inf])
+    entry[0] = _add(entry[0], blank)
+    entry[1] = _add(entry[1], label)
+
+
 def beam_decode(log_probs: Tensor, beam_width: int = 8, blank: int = BLANK) -> list[int]:
     """CTC prefix beam search: the most probable label sequence among ``beam_width`` prefixes.
 
@@ -49,22 +58,16 @@ def beam_decode(log_probs: Tensor, beam_width: int = 8, blank: int = BLANK) -> l
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, neg)}  # prefix: (blank, label)
     for row in log_probs.tolist():
         following: dict[tuple[int, ...], list[float]] = {}
-
-        def extend(prefix: tuple[int, ...], blank_lp: float, label_lp: float) -> None:
-            entry = following.setdefault(prefix, [neg, neg])
-            entry[0] = _add(entry[0], blank_lp)
-            entry[1] = _add(entry[1], label_lp)
-
         for prefix, (p_blank, p_label) in beams.items():
             total = _add(p_blank, p_label)
             for c, lp in enumerate(row):
                 if c == blank:
-                    extend(prefix, total + lp, neg)
+                    _extend(following, prefix, total + lp, neg)
                 elif prefix and prefix[-1] == c:
-                    extend(prefix, neg, p_label + lp)  # the held label continues
-                    extend(prefix + (c,), neg, p_blank + lp)  # a new label after a blank
+                    _extend(following, prefix, neg, p_label + lp)  # the held label continues
+                    _extend(following, prefix + (c,), neg, p_blank + lp)  # a new one after a blank
                 else:
-                    extend(prefix + (c,), neg, total + lp)
+                    _extend(following, prefix + (c,), neg, total + lp)
         ranked = sorted(following.items(), key=lambda kv: _add(*kv[1]), reverse=True)
         beams = {prefix: (b, lab) for prefix, (b, lab) in ranked[:beam_width]}
     best = max(beams.items(), key=lambda kv: _add(*kv[1]))[0]
@@ -76,7 +79,9 @@ def as_text(digits: Sequence[int]) -> str:
     return " ".join(str(d) for d in digits)
 
 
-def digit_error_rate(references: Sequence[Sequence[int]], hypotheses: Sequence[Sequence[int]]) -> float:
+def digit_error_rate(
+    references: Sequence[Sequence[int]], hypotheses: Sequence[Sequence[int]]
+) -> float:
     """(substitutions + deletions + insertions) / reference digits, over the whole set.
 
     The word error rate of ``jiwer`` over space-separated digits (the 'speech' extra).

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.errors import UserError
@@ -132,6 +133,9 @@ def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float, f_ma
 class LogMel(nn.Module):
     """Samples (..., n) -> log-mel frames (..., frames, n_mels), frames = 1 + (n - win) // hop."""
 
+    filters: Tensor  # (n_mels, bins)
+    window: Tensor  # (win_length,)
+
     def __init__(self, config: FeatureConfig) -> None:
         super().__init__()
         if config.n_fft < config.win_length:
@@ -151,8 +155,12 @@ class LogMel(nn.Module):
         c = self.config
         if samples.shape[-1] < c.win_length:  # too short for one frame
             return samples.new_zeros(*samples.shape[:-1], 0, c.n_mels)
+        # torch.stft frames n_fft samples and centres the shorter window in them; padding
+        # (n_fft - win) / 2 zeros each side makes frame t the window over [t*hop, t*hop + win)
+        left = (c.n_fft - c.win_length) // 2
+        padded = F.pad(samples, (left, c.n_fft - c.win_length - left))
         spec = torch.stft(
-            samples,
+            padded,
             n_fft=c.n_fft,
             hop_length=c.hop_length,
             win_length=c.win_length,

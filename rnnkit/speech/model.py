@@ -43,6 +43,9 @@ class AcousticConfig:
 class AcousticModel(nn.Module):
     """(batch, frames, n_mels) + frame counts -> (batch, steps, 11) log-probs + step counts."""
 
+    mean: Tensor  # (n_mels,) training-set band means (buffers, saved with the weights)
+    std: Tensor  # (n_mels,)
+
     def __init__(self, config: AcousticConfig, augment: SpecAugmentConfig | None = None) -> None:
         super().__init__()
         if config.subsample < 1:
@@ -114,15 +117,18 @@ def ctc_loss(model: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     x, frames, labels, label_counts = batch
     log_probs, steps = model(x, frames)  # (B, T', C)
     targets = torch.where(labels >= 0, labels + 1, torch.zeros_like(labels))  # digit d -> d + 1
-    return F.ctc_loss(
-        log_probs.transpose(0, 1),  # (T', B, C), as CTCLoss wants
-        targets,
-        steps,
-        label_counts,
-        blank=BLANK,
-        reduction="sum",
-        zero_infinity=True,
-    ) / x.shape[0]
+    return (
+        F.ctc_loss(
+            log_probs.transpose(0, 1),  # (T', B, C), as CTCLoss wants
+            targets,
+            steps,
+            label_counts,
+            blank=BLANK,
+            reduction="sum",
+            zero_infinity=True,
+        )
+        / x.shape[0]
+    )
 
 
 def isolated_decisions(log_probs: Tensor, steps: Tensor) -> Tensor:

@@ -55,6 +55,8 @@ class LoaderSource:
             collate_fn=self.collate_fn,
         )
         yield from loader
+
+
 # --- end of adapter ---------------------------------------------------------------------------
 
 
@@ -154,9 +156,8 @@ class DigitRecognizer:
             decided = isolated_decisions(padded, steps).tolist()
             correct = sum(d == r[0] for d, r in zip(decided, references, strict=True))
             metrics["accuracy"] = correct / len(items)
-            metrics["greedy_exact"] = sum(h == r for h, r in zip(hypotheses, references)) / len(
-                items
-            )
+            exact = sum(h == r for h, r in zip(hypotheses, references, strict=True))
+            metrics["greedy_exact"] = exact / len(items)
         return metrics
 
     def parameters(self) -> int:
