@@ -12,10 +12,12 @@ from rnnkit.speech.data import (
     AudioCache,
     ConnectedConfig,
     DigitSpeech,
+    PerturbConfig,
     build_datasets,
     collate,
     connected_utterances,
     list_recordings,
+    perturb,
     render,
     split_recordings,
 )
@@ -104,3 +106,25 @@ def test_datasets_and_collate(folder: Path) -> None:
     assert isolated[0][1].tolist() == [isolated.items[0].digit]
     with pytest.raises(UserError):
         build_datasets(folder, "continuous", "official", features, 8000)
+
+
+def test_perturbation_changes_training_audio_only(folder: Path) -> None:
+    slow_loud = PerturbConfig(speed=0.0, gain_db=0.0)
+    samples = torch.linspace(-0.5, 0.5, 1000)
+    assert torch.equal(perturb(samples, slow_loud), samples)  # nothing to draw: unchanged
+    config = PerturbConfig(speed=0.2, gain_db=6.0)
+    for _ in range(5):
+        out = perturb(samples, config)
+        assert 1000 / 1.2 - 1 <= len(out) <= 1000 / 0.8 + 1
+        level = out.abs().max() / samples.abs().max()
+        assert 10 ** (-6 / 20) - 1e-3 <= float(level) <= 10 ** (6 / 20) + 1e-3
+
+    def features(samples: torch.Tensor) -> torch.Tensor:
+        return samples[: len(samples) // 80 * 80].reshape(-1, 80)
+
+    train, val, _ = build_datasets(
+        folder, "isolated", "official", features, 8000, perturbation=config
+    )
+    assert not torch.equal(train[0][0], train[0][0])  # a new variant on every access
+    assert train[0][1].tolist() == [train.items[0].digit]
+    assert torch.equal(val[0][0], val[0][0])  # evaluation data stays fixed

@@ -82,7 +82,11 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         help="a unidirectional model with frame-by-frame normalisation that transcribes while "
         "audio arrives (metrics.json also gets its real-time factor)",
     )
-    group.add_argument("--no-augment", action="store_true", help="no SpecAugment masking")
+    group.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="no augmentation (SpecAugment masks; speed and gain changes of the training audio)",
+    )
     group = parser.add_argument_group("training")
     group.add_argument("--epochs", type=positive_int, default=None, help="(default: 30 / 12)")
     group.add_argument("--patience", type=non_negative_int, default=None, help="(default: 8 / 4)")
@@ -153,8 +157,13 @@ def recognizer_from(args: argparse.Namespace) -> DigitRecognizer:
         seed=args.seed,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
+    augment = not args.no_augment
     config = RecognizerConfig(
-        base.features, model, None if args.no_augment else base.augment, train
+        base.features,
+        model,
+        base.augment if augment else None,
+        train,
+        base.perturb if augment else None,
     )
     return DigitRecognizer(streaming_config(config) if args.stream else config)
 
@@ -173,6 +182,7 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         train_utterances=args.train_utterances,
         eval_utterances=args.test_utterances,
+        perturbation=config.perturb,
     )
     out = prepare_run_dir(args.out, overwrite=args.overwrite)
     run_config = {

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -171,11 +172,31 @@ def render(utterance: Utterance, audio: Callable[[Recording], Tensor], dither: f
     return samples
 
 
+@dataclass
+class PerturbConfig:
+    """Random changes to every training waveform each time it is served."""
+
+    speed: float = 0.1  # resample by a factor in [1 - speed, 1 + speed] (tempo and pitch)
+    gain_db: float = 6.0  # scale by a level in [-gain_db, +gain_db] dB
+
+
+def perturb(samples: Tensor, config: PerturbConfig) -> Tensor:
+    """Speed (linear-interpolation resampling) and gain, drawn from torch's global generator
+    (seeded by the fit loop)."""
+    factor = 1.0 + config.speed * (2 * float(torch.rand(())) - 1)
+    length = max(1, round(samples.shape[0] / factor))
+    if length != samples.shape[0]:
+        samples = F.interpolate(samples[None, None], size=length, mode="linear")[0, 0]
+    gain_db = config.gain_db * (2 * float(torch.rand(())) - 1)
+    return samples * 10 ** (gain_db / 20)
+
+
 class DigitSpeech(Dataset):
     """``(features (frames, bands), labels (digits,))`` items for CTC training and testing.
 
     ``items`` are recordings (isolated digits: one label each) or :class:`Utterance` recipes
-    (connected digits). Features are computed on first use and kept (they are deterministic).
+    (connected digits). Features are computed on first use and kept (they are deterministic),
+    unless ``perturbation`` is given (training data): then every access draws a new variant.
     """
 
     def __init__(
@@ -184,8 +205,10 @@ class DigitSpeech(Dataset):
         features: Callable[[Tensor], Tensor],
         audio: AudioCache,
         dither: float = 0.0,
+        perturbation: PerturbConfig | None = None,
     ) -> None:
         self.items = list(items)
+        self.perturbation = perturbation
         self.features = features
         self.audio = audio
         self.dither = dither
@@ -205,11 +228,14 @@ class DigitSpeech(Dataset):
         return item.digits if isinstance(item, Utterance) else [item.digit]
 
     def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        labels = torch.tensor(self.labels(i), dtype=torch.long)
+        if self.perturbation is not None:
+            return self.features(perturb(self.samples(i), self.perturbation)), labels
         features = self._cache.get(i)
         if features is None:
             features = self.features(self.samples(i))
             self._cache[i] = features
-        return features, torch.tensor(self.labels(i), dtype=torch.long)
+        return features, labels
 
 
 def collate(items: Sequence[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -235,28 +261,37 @@ def build_datasets(
     train_utterances: int = 3000,
     eval_utterances: int = 500,
     connected: ConnectedConfig | None = None,
+    perturbation: PerturbConfig | None = None,
 ) -> tuple[DigitSpeech, DigitSpeech, DigitSpeech]:
     """(train, validation, test) datasets for ``task`` on ``split`` of the FSDD folder.
 
     Connected digits: ``train_utterances`` drawn from the training recordings with ``seed``;
     validation and test sets (``eval_utterances`` each) use fixed seeds, so every model is tested
-    on the same utterances.
+    on the same utterances. ``perturbation`` applies to the training set only.
     """
     if task not in TASKS:
         raise UserError(f"unknown task '{task}'; choose one of: {', '.join(TASKS)}")
     parts = split_recordings(list_recordings(folder), split)
     audio = AudioCache(sample_rate)
     if task == "isolated":
-        return tuple(  # type: ignore[return-value]
-            DigitSpeech(p, features, audio) for p in (parts.train, parts.val, parts.test)
+        return (
+            DigitSpeech(parts.train, features, audio, perturbation=perturbation),
+            DigitSpeech(parts.val, features, audio),
+            DigitSpeech(parts.test, features, audio),
         )
     c = connected or ConnectedConfig()
-    plan = (
-        (parts.train, train_utterances, seed),
-        (parts.val, eval_utterances, 1_000_001),
-        (parts.test, eval_utterances, 2_000_002),
-    )
-    return tuple(  # type: ignore[return-value]
-        DigitSpeech(connected_utterances(p, n, s, sample_rate, c), features, audio, c.dither)
-        for p, n, s in plan
+
+    def utterances(part: list[Recording], count: int, seed: int) -> list[Utterance]:
+        return connected_utterances(part, count, seed, sample_rate, c)
+
+    return (
+        DigitSpeech(
+            utterances(parts.train, train_utterances, seed),
+            features,
+            audio,
+            c.dither,
+            perturbation,
+        ),
+        DigitSpeech(utterances(parts.val, eval_utterances, 1_000_001), features, audio, c.dither),
+        DigitSpeech(utterances(parts.test, eval_utterances, 2_000_002), features, audio, c.dither),
     )

@@ -37,7 +37,7 @@ class AcousticConfig:
     num_layers: int = 2
     bidirectional: bool = True  # False: the streaming (left-to-right) model
     subsample: int = 2  # frames stacked into one recurrent step (1: none)
-    dropout: float = 0.1  # between recurrent layers and before the head
+    dropout: float = 0.25  # between recurrent layers and before the head
 
 
 class AcousticModel(nn.Module):

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from rnnkit.errors import UserError
 from rnnkit.models import count_parameters
 from rnnkit.runs import load_model_files, load_weights_into, save_model
-from rnnkit.speech.data import collate
+from rnnkit.speech.data import PerturbConfig, collate
 from rnnkit.speech.decode import beam_decode, digit_error_rate, greedy_decode
 from rnnkit.speech.features import FeatureConfig, FeatureExtractor, SpecAugmentConfig
 from rnnkit.speech.model import AcousticConfig, AcousticModel, ctc_loss, isolated_decisions
@@ -72,13 +72,16 @@ class RecognizerConfig:
             epochs=25, batch_size=32, lr=3e-3, patience=6, log_every=1, weight_decay=0.0
         )
     )
+    # waveform changes for the training set (the data side of augmentation; see
+    # rnnkit.speech.data.build_datasets)
+    perturb: PerturbConfig | None = field(default_factory=PerturbConfig)
 
 
 def streaming_config(config: RecognizerConfig) -> RecognizerConfig:
     """The same recogniser made streamable: left-to-right model, frame-by-frame normalisation."""
     features = FeatureConfig(**{**asdict(config.features), "normalisation": "global"})
     model = AcousticConfig(**{**asdict(config.model), "bidirectional": False})
-    return RecognizerConfig(features, model, config.augment, config.train)
+    return RecognizerConfig(features, model, config.augment, config.train, config.perturb)
 
 
 class DigitRecognizer:
@@ -170,6 +173,7 @@ class DigitRecognizer:
             "model": asdict(self.config.model),
             "augment": asdict(self.config.augment) if self.config.augment else None,
             "train": asdict(self.config.train),
+            "perturb": asdict(self.config.perturb) if self.config.perturb else None,
         }
         save_model(run_dir, self.model, meta)
 
@@ -177,12 +181,13 @@ class DigitRecognizer:
     def load(cls, run_dir: str | Path) -> DigitRecognizer:
         tensors, meta = load_model_files(run_dir, kind=KIND)
         try:
-            augment = meta.get("augment")
+            augment, perturb = meta.get("augment"), meta.get("perturb")
             config = RecognizerConfig(
                 FeatureConfig(**meta["features"]),
                 AcousticConfig(**meta["model"]),
                 SpecAugmentConfig(**augment) if augment else None,
                 TrainConfig(**meta["train"]),
+                PerturbConfig(**perturb) if perturb else None,
             )
         except (KeyError, TypeError) as err:
             raise UserError(f"'{run_dir}/model.json' is not a valid speech model ({err})") from None
