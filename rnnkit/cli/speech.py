@@ -14,6 +14,7 @@ import torch
 from rnnkit.cli.common import (
     add_backend_flag,
     add_output_flags,
+    fraction,
     non_negative_int,
     positive_float,
     positive_int,
@@ -87,11 +88,20 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         action="store_true",
         help="no augmentation (SpecAugment masks; speed and gain changes of the training audio)",
     )
+    group.add_argument(
+        "--dropout",
+        type=fraction,
+        default=model.dropout,
+        help="dropout between layers and before the head (default: %(default)s)",
+    )
     group = parser.add_argument_group("training")
     group.add_argument("--epochs", type=positive_int, default=None, help="(default: 30 / 12)")
     group.add_argument("--patience", type=non_negative_int, default=None, help="(default: 8 / 4)")
     group.add_argument("--batch-size", type=positive_int, default=32)
     group.add_argument("--lr", type=positive_float, default=3e-3)
+    group.add_argument(
+        "--weight-decay", type=float, default=0.0, help="AdamW weight decay (default: 0)"
+    )
     group.add_argument("--seed", type=int, default=0)
     group.add_argument(
         "--train-utterances",
@@ -147,6 +157,7 @@ def recognizer_from(args: argparse.Namespace) -> DigitRecognizer:
         hidden_size=args.hidden_size,
         num_layers=args.layers,
         subsample=subsample,
+        dropout=args.dropout,
     )
     train = replace(
         base.train,
@@ -154,6 +165,7 @@ def recognizer_from(args: argparse.Namespace) -> DigitRecognizer:
         patience=patience if args.patience is None else args.patience,
         batch_size=args.batch_size,
         lr=args.lr,
+        weight_decay=args.weight_decay,
         seed=args.seed,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
