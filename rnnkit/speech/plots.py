@@ -20,7 +20,7 @@ def plot_ctc_posteriors(
 ) -> Path:
     """Spectrogram (frames, bands) on top; below, the probability of blank and of every digit
     at each recurrent step (log_probs: (steps, 11)), on the same time axis."""
-    fig = Figure(figsize=(9, 5.5), layout="constrained")
+    fig = Figure(figsize=(10, 5.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1, 1])
     spec = features.detach().cpu().numpy().T  # (bands, frames)
     duration = features.shape[0] * frame_seconds
@@ -36,6 +36,6 @@ def plot_ctc_posteriors(
     bottom.set_ylim(-0.02, 1.02)
     bottom.set_xlabel("time (s)")
     bottom.set_ylabel("CTC posterior")
-    bottom.legend(loc="upper right", ncol=6, fontsize="small")
+    bottom.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     fig.savefig(path, dpi=100)
     return Path(path)
