@@ -122,6 +122,7 @@ def test_streaming_run_reports_its_speed(
         ["transcribe", "{run}", "{notwav}"],
         ["transcribe", "{run}", "{wav16k}"],
         ["transcribe", "{bidir}", "{wav}", "--stream"],
+        ["transcribe", "{run}", "{tiny}"],
     ],
 )
 def test_bad_input_is_one_line_exit_2(
@@ -141,6 +142,7 @@ def test_bad_input_is_one_line_exit_2(
         "notwav": notwav,
         "wav": write_wav(tmp_path / "ok.wav", np.zeros(4000)),
         "wav16k": write_wav(tmp_path / "cd.wav", np.zeros(4000), rate=16000),
+        "tiny": write_wav(tmp_path / "tiny.wav", np.zeros(100)),  # 12 ms: not one step
     }
     filled = [a.format(**names) for a in args]
     assert_one_line_error(

@@ -8,7 +8,6 @@ file gives.
 
 from __future__ import annotations
 
-import math
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,13 +246,3 @@ class SpecAugment(nn.Module):
             hit = (frame_ids >= start) & (frame_ids < start + width)  # (batch, frames)
             keep &= ~hit[:, :, None]
         return x * keep
-
-
-def duration_seconds(samples: Tensor, sample_rate: int) -> float:
-    return samples.shape[-1] / sample_rate
-
-
-def frames_for(seconds: float, config: FeatureConfig) -> int:
-    """Whole frames in ``seconds`` of audio."""
-    n = int(math.floor(seconds * config.sample_rate))
-    return 0 if n < config.win_length else 1 + (n - config.win_length) // config.hop_length

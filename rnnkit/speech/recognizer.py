@@ -138,7 +138,12 @@ class DigitRecognizer:
         """The digits spoken in ``samples`` (greedy decoding at beam width 1)."""
         frames = self.features(samples)
         if self.model.steps(torch.tensor(frames.shape[0])) < 1:
-            raise UserError("the recording is too short to transcribe (under 40 ms)")
+            f = self.config.features
+            shortest = f.win_length + (self.config.model.subsample - 1) * f.hop_length
+            raise UserError(
+                f"the recording is too short to transcribe ({samples.shape[0]} samples; the "
+                f"model needs at least {shortest}, {1000 * shortest / f.sample_rate:.0f} ms)"
+            )
         (log_probs,) = self.posteriors([frames])
         return greedy_decode(log_probs) if beam_width == 1 else beam_decode(log_probs, beam_width)
 
