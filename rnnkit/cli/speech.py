@@ -25,7 +25,7 @@ from rnnkit.plots import plot_learning_curves
 from rnnkit.runs import environment, prepare_run_dir, write_json
 from rnnkit.speech.data import TASKS, DigitSpeech, build_datasets
 from rnnkit.speech.decode import as_text
-from rnnkit.speech.features import read_wav
+from rnnkit.speech.features import NORMALISATIONS, read_wav
 from rnnkit.speech.model import AcousticConfig
 from rnnkit.speech.plots import plot_ctc_posteriors
 from rnnkit.speech.recognizer import DigitRecognizer, RecognizerConfig, streaming_config
@@ -83,6 +83,13 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         action="store_true",
         help="a unidirectional model with frame-by-frame normalisation that transcribes while "
         "audio arrives (metrics.json also gets its real-time factor)",
+    )
+    group.add_argument(
+        "--normalisation",
+        choices=NORMALISATIONS,
+        default="utterance",
+        help="feature normalisation: per utterance, or the training set's per-band statistics "
+        "('global'; always so with --stream) (default: %(default)s)",
     )
     group.add_argument(
         "--no-augment",
@@ -179,7 +186,7 @@ def recognizer_from(args: argparse.Namespace) -> DigitRecognizer:
     )
     augment = not args.no_augment
     config = RecognizerConfig(
-        base.features,
+        replace(base.features, normalisation=args.normalisation),
         model,
         base.augment if augment else None,
         train,
