@@ -150,3 +150,15 @@ def test_bad_input_is_one_line_exit_2(
         if filled[0] == "train"
         else cli("speech", *filled)
     )
+
+
+def test_resume_continues_a_run_and_refuses_other_settings(
+    folder: Path, tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    out = tmp_path / "run"
+    args = ["speech", "train", "--data", folder, *TINY, "--epochs", "2", "--no-progress"]
+    args += ["--checkpoint-every", "3", "--device", "cpu", "--out", out]
+    assert cli(*args).code == 0 and (out / "checkpoint.safetensors").is_file()
+    assert cli(*args, "--resume").code == 0
+    refused = cli(*args, "--hidden-size", "20", "--resume")
+    assert refused.code == 2 and "differ" in refused.err

@@ -25,7 +25,7 @@ from rnnkit.speech.data import TASKS, DigitSpeech, PerturbConfig
 from rnnkit.speech.decode import beam_decode, digit_error_rate, greedy_decode
 from rnnkit.speech.features import FeatureConfig, FeatureExtractor, SpecAugmentConfig
 from rnnkit.speech.model import AcousticConfig, AcousticModel, ctc_loss, isolated_decisions
-from rnnkit.training import History, TrainConfig, fit
+from rnnkit.training import History, TrainConfig, fit, seeded
 
 KIND = "speech_ctc"
 
@@ -105,7 +105,8 @@ class DigitRecognizer:
         self.config.model.n_mels = self.config.features.n_mels
         self.device = resolve_device(device)
         self.extractor = FeatureExtractor(self.config.features)
-        self.model = AcousticModel(self.config.model, self.config.augment).to(self.device)
+        with seeded(self.config.train.seed):  # --seed fixes the initial weights too
+            self.model = AcousticModel(self.config.model, self.config.augment).to(self.device)
         self.history: History | None = None
         self.train_seconds = 0.0
 
