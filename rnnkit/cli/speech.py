@@ -23,7 +23,7 @@ from rnnkit.cli.common import (
     config_from_args,
     open_run,
 )
-from rnnkit.config import override, positive_float, positive_int
+from rnnkit.config import add_flags, override
 from rnnkit.errors import UserError
 from rnnkit.models import resolve_backend
 from rnnkit.plots import plot_learning_curves
@@ -32,7 +32,13 @@ from rnnkit.speech.data import DigitSpeech, build_datasets
 from rnnkit.speech.decode import as_text
 from rnnkit.speech.features import read_wav
 from rnnkit.speech.plots import plot_ctc_posteriors
-from rnnkit.speech.recognizer import TASK_DEFAULTS, DigitRecognizer, RecognizerConfig, for_task
+from rnnkit.speech.recognizer import (
+    TASK_DEFAULTS,
+    DigitRecognizer,
+    RecognizerConfig,
+    TranscribeConfig,
+    for_task,
+)
 from rnnkit.speech.stream import measure_streaming, transcribe_stream
 
 # options whose default depends on --task (see TASK_DEFAULTS): None until the task is known
@@ -84,18 +90,7 @@ def _register_transcribe(actions: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run", metavar="RUN", help="a run folder written by 'rnnkit speech train'")
     parser.add_argument("file", metavar="FILE", help="a WAV file")
-    parser.add_argument(
-        "--stream",
-        action="store_true",
-        help="feed the audio in --chunk-ms pieces to the streaming model",
-    )
-    parser.add_argument(
-        "--chunk-ms",
-        type=positive_float,
-        default=100.0,
-        help="milliseconds of audio per piece with --stream (default: %(default)s)",
-    )
-    parser.add_argument("--beam", type=positive_int, default=1, help="beam width (1: greedy)")
+    add_flags(parser, TranscribeConfig(), titles={"TranscribeConfig": "decoding"})
     add_device_flag(parser)
     parser.set_defaults(func=run_transcribe)
 

@@ -17,7 +17,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rnnkit.config import non_negative_int, option, override, positive_int, to_flat
+from rnnkit.config import (
+    non_negative_int,
+    option,
+    override,
+    positive_float,
+    positive_int,
+    to_flat,
+)
 from rnnkit.errors import UserError
 from rnnkit.models import count_parameters, resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
@@ -78,6 +85,17 @@ class RecognizerConfig:
     beam: int = option(
         0, "also test beam decoding at this width (0: greedy only)", type=non_negative_int
     )
+
+
+@dataclass
+class TranscribeConfig:
+    """How ``rnnkit speech transcribe`` decodes a file."""
+
+    stream: bool = option(False, "feed the audio in --chunk-ms pieces to the streaming model")
+    chunk_ms: float = option(
+        100.0, "milliseconds of audio per piece with --stream", type=positive_float
+    )
+    beam: int = option(1, "beam width (1: greedy)", type=positive_int)
 
 
 def streaming_config(config: RecognizerConfig) -> RecognizerConfig:
