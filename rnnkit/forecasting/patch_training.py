@@ -44,17 +44,6 @@ from rnnkit.training.seeding import seeded
 
 TOP_K = 5
 HALVE_AFTER = 3
-LR, PATIENCE = 2e-3, 6  # the recipe's; --lr, --batch-size and --patience override them
-
-
-def _asked(train: TrainConfig) -> dict[str, Any]:
-    """The training options set away from the Forecaster's defaults."""
-    default = ForecasterConfig().train
-    return {
-        name: getattr(train, name)
-        for name in ("lr", "batch_size")
-        if getattr(train, name) != getattr(default, name)
-    }
 
 
 class Packed:
@@ -249,14 +238,12 @@ def fit_patch(
     v_origin = (lengths[:, None] - horizon - np.arange(k)[None, :]).reshape(-1)
     keep = v_origin >= 1
     val = FixedWindows(packed.gather(v_series[keep], v_origin[keep], *shape))
-    asked = _asked(config.train)
-    plan = budget(int((highs - lows + 1)[highs >= lows].sum()), asked.get("batch_size", BATCH))
+    asked = config.train.batch_size or BATCH  # --batch-size: at most that many (small data)
+    plan = budget(int((highs - lows + 1)[highs >= lows].sum()), asked)
     train_config = dataclasses.replace(
-        config.train,
+        config.trained(),
         epochs=config.train.epochs or plan.evaluations,
         batch_size=plan.batch,
-        lr=asked.get("lr", LR),
-        patience=config.train.patience or PATIENCE,
         log_every=0,
     )
     train = SampledWindows(packed, lows, highs, plan.every * plan.batch, shape, config.train.seed)
