@@ -123,8 +123,6 @@ class ForecasterConfig:
             raise unknown("likelihood", str(forecast.likelihood), ["gaussian", "quantile"])
         if forecast.model not in MODELS:
             raise unknown("model", forecast.model, MODELS)
-        if forecast.model == "patch" and forecast.likelihood == "gaussian":
-            raise UserError("the patch model has no --likelihood gaussian; use --model classic")
         if forecast.model == "patch" and forecast.strategy != "direct":
             raise UserError("the patch model has no --strategy recursive; use --model classic")
         if forecast.transform not in TRANSFORMS:

@@ -28,7 +28,7 @@ from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, Shape
-from rnnkit.forecasting.module import QUANTILES
+from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
 from rnnkit.forecasting.patch import PatchConfig, PatchModule, PatchNetwork
 from rnnkit.forecasting.recipe import (
     BATCH,
@@ -131,6 +131,17 @@ def pinball_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     error = y.unsqueeze(-1) - network(x, mask)  # (B, H, Q)
     levels = torch.tensor(QUANTILES, device=error.device)
     return torch.maximum(levels * error, (levels - 1) * error).mean()
+
+
+def gaussian_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+    """Gaussian negative log-likelihood (constant dropped), like the classic head's."""
+    x, mask, y = batch
+    out = network(x, mask)  # (B, H, 2)
+    sigma = gaussian_sigma(out[..., 1])
+    return (torch.log(sigma) + 0.5 * ((y - out[..., 0]) / sigma) ** 2).mean()
+
+
+LOSSES = {None: l1_loss, "gaussian": gaussian_loss, "quantile": pinball_loss}
 
 
 class Plateau:
@@ -270,7 +281,7 @@ def fit_patch(
         train,
         val,
         train_config,
-        loss_fn=l1_loss if settings.likelihood is None else pinball_loss,
+        loss_fn=LOSSES[settings.likelihood],
         schedule=plateau,
         callbacks=[plateau, top],
         device=device,
