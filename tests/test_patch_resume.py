@@ -36,13 +36,13 @@ def test_a_patch_run_interrupted_mid_epoch_resumes_bit_exact(
                 signal.raise_signal(signal.SIGINT)
         return original(network, batch)
 
-    monkeypatch.setattr(patch_training, "l1_loss", interrupting)
+    monkeypatch.setitem(patch_training.LOSSES, None, interrupting)
     with pytest.raises(TrainingInterrupted):
         fitted(tmp_path, checkpoint_every=4)
     progress = read_checkpoint(tmp_path)[1]["progress"]
     assert progress["epoch"] == 1 and progress["step"] > 0  # mid-epoch
     assert "rng" in progress["data"]
-    monkeypatch.setattr(patch_training, "l1_loss", original)
+    monkeypatch.setitem(patch_training.LOSSES, None, original)
     resumed = fitted(tmp_path, resume=True)
 
     def losses(model: Forecaster) -> list[tuple[Any, ...]]:
