@@ -17,6 +17,10 @@ STEPS = 6  # more than the horizon (4): the window slides over its own forecasts
 # run name -> (data, flags): point forecasts of one series, quantiles of two (loc/scale inputs)
 RUNS = {
     "patch": ("single", ["--target", "y", "--time-col", "date"]),
+    "patch-gaussian": (
+        "single",
+        ["--target", "y", "--time-col", "date", "--likelihood", "gaussian"],
+    ),
     "patch-quantile": (
         "multi",
         ["--target", "y", "--time-col", "date", "--id-col", "shop", "--likelihood", "quantile"],
@@ -84,6 +88,8 @@ def test_patch_onnx_equals_rnnkit_predict(made, cli, tmp_path: Path, name: str) 
     _, outputs = onnx_run(path, feeds(csv, meta))
     want = predicted(cli, run, tmp_path, meta["output_names"])
     assert len(outputs) == (1 if name == "patch" else 5)
+    if name != "patch":  # ordered bounds
+        assert (np.diff(np.stack([outputs[i] for i in (3, 1, 0, 2, 4)]), axis=0) >= 0).all()
     for column, got in zip(meta["output_names"], outputs, strict=True):
         assert_close(got, want[column])
 

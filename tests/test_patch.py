@@ -86,15 +86,16 @@ def test_save_and_load_give_equal_forecasts(tmp_path: Path) -> None:
 
 
 def test_options_the_patch_model_lacks_name_the_classic_model() -> None:
-    for options in ({"likelihood": "gaussian"}, {"strategy": "recursive"}):
-        with pytest.raises(UserError, match="--model classic"):
-            Forecaster(**options)
-    Forecaster(model="classic", likelihood="gaussian")
+    with pytest.raises(UserError, match="--model classic"):
+        Forecaster(strategy="recursive")
+    Forecaster(model="classic", strategy="recursive")
 
 
-def test_the_quantile_patch_model_gives_ordered_intervals() -> None:
+@pytest.mark.parametrize("likelihood", ["quantile", "gaussian"])
+def test_the_probabilistic_patch_model_gives_ordered_intervals(likelihood: str) -> None:
     frame = seasonal()
-    model = Forecaster(likelihood="quantile", epochs=4).fit(frame, target="y", time_col="date")
+    model = Forecaster(likelihood=likelihood, epochs=4).fit(frame, target="y", time_col="date")
+    assert model.module is not None and model.module.config.likelihood == likelihood
     out = model.predict(30)
     columns = ["lo_95", "lo_80", "forecast", "hi_80", "hi_95"]
     assert set(columns) <= set(out.columns)

@@ -6,7 +6,7 @@ import argparse
 
 from rnnkit.cli.common import add_estimator_flags, config_from_args
 from rnnkit.config import add_flags, from_args
-from rnnkit.forecasting.config import ForecasterConfig
+from rnnkit.forecasting.config import TRAIN_HELPS, ForecasterConfig
 from rnnkit.forecasting.runner import DataSpec
 
 
@@ -29,7 +29,7 @@ def add_all_model_flags(parser: argparse.ArgumentParser) -> None:
     """The data flags (DataSpec), then every ForecasterConfig option (model, forecasting,
     training groups), all generated from the dataclasses, and the run options."""
     add_flags(parser, DataSpec(), titles={"DataSpec": "data"})
-    helps = {"epochs": "maximum epochs (default: about 450 optimiser steps, 5 to 150 epochs)"}
+    helps = TRAIN_HELPS
     skip = ("bidirectional",)  # the future is not an input
     add_estimator_flags(parser, ForecasterConfig(), title="forecaster", helps=helps, skip=skip)
 

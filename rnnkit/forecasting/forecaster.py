@@ -23,7 +23,7 @@ from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import backtest
-from rnnkit.forecasting.config import ForecasterConfig, Shape
+from rnnkit.forecasting.config import ForecasterConfig, Shape, horizon_for_test
 from rnnkit.forecasting.context import Context, build_context
 from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.export import export_forecaster
@@ -84,7 +84,8 @@ class Forecaster:
         A Series uses its index as time. ``covariates`` are past covariates: read as inputs
         and forecast alongside the target when forecasts are fed back, never needed ahead.
         ``checkpointing`` goes to :func:`rnnkit.training.fit`: ``run_dir``, ``resume``,
-        ``checkpoint_every``, ``resume_hint``.
+        ``checkpoint_every``, ``resume_hint``. The patch model without a ``horizon`` takes a
+        whole-number ``test_size`` as its horizon (as ``rnnkit train --test-size`` does).
         """
         frame, columns = as_frame(data, target)
         columns = Columns(
@@ -99,6 +100,7 @@ class Forecaster:
         lengths = np.diff(series.offsets)
         if test_size is not None:
             lengths = lengths - holdout_lengths(lengths, test_size)
+            self.config = horizon_for_test(self.config, test_size)
         return self.fit_series(series, columns, lengths, **checkpointing)
 
     def fit_series(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from rnnkit.forecasting.module import QUANTILES, from_unit, to_unit
+from rnnkit.forecasting.module import NORMAL_Z, QUANTILES, from_unit, gaussian_sigma, to_unit
 from rnnkit.models import last_hidden, recurrent_from
 
 
@@ -40,12 +40,13 @@ class PatchConfig:
     members: int = 1  # networks averaged (the checkpoint ensemble)
     features: int = 2  # the target and its padding mask (the context's columns)
     log: list[bool] = field(default_factory=lambda: [True, False])
-    likelihood: str | None = None  # None (point) or "quantile" (QUANTILES, pinball loss)
+    # None (point), "gaussian" (mean, scale; NLL) or "quantile" (QUANTILES, pinball loss)
+    likelihood: str | None = None
 
     @property
     def outputs(self) -> int:
-        """Values per step: 1, or one per quantile level."""
-        return 1 if self.likelihood is None else len(QUANTILES)
+        """Values per step: 1, 2 (mean, raw scale) or one per quantile level."""
+        return {None: 1, "gaussian": 2}.get(self.likelihood, len(QUANTILES))
 
     @property
     def lags(self) -> list[int]:
@@ -89,7 +90,7 @@ class PatchNetwork(nn.Module):
         return x[:, getattr(self, f"lag{season}")]
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        """(B, H) point forecasts, or (B, H, quantiles)."""
+        """(B, H) point forecasts, or (B, H, quantiles), or (B, H, [mean, raw scale])."""
         c, batch = self.config, x.shape[0]
         patches = torch.cat(
             [x.reshape(batch, -1, c.patch), mask.reshape(batch, -1, c.patch)], dim=-1
@@ -102,7 +103,20 @@ class PatchNetwork(nn.Module):
         out = self.head(torch.cat(features, dim=-1))
         if c.outputs == 1:
             return base + out
-        return base.unsqueeze(-1) + out.reshape(batch, c.horizon, c.outputs)
+        out = out.reshape(batch, c.horizon, c.outputs)
+        if c.likelihood == "gaussian":  # the base shifts the mean, not the scale
+            return torch.stack([base + out[..., 0], out[..., 1]], dim=-1)
+        return base.unsqueeze(-1) + out
+
+
+def normal_quantiles(params: Tensor) -> Tensor:
+    """Members' (M, B, H, [mean, raw scale]) -> (B, H, QUANTILES) of their equal mixture's
+    moment-matched normal (mean of means; variance = mean of sigma^2 + mu^2 - mean^2)."""
+    mu, sigma = params[..., 0], gaussian_sigma(params[..., 1])
+    mean = mu.mean(0)
+    std = ((sigma**2 + mu**2).mean(0) - mean**2).clamp_min(0).sqrt()
+    z = torch.tensor(NORMAL_Z, dtype=mean.dtype, device=mean.device)
+    return mean.unsqueeze(-1) + std.unsqueeze(-1) * z
 
 
 def window_level(u: Tensor, patch: int) -> Tensor:
@@ -114,7 +128,8 @@ class PatchModule(nn.Module):
     """Raw (value, mask) windows in, raw forecasts out: the mean of the ensemble's members.
 
     ``forward(raw, loc, scale, steps)``: raw (batch, window, 2), loc/scale (batch, 2) ->
-    (batch, steps, 1); more steps than the horizon slide the window over its own forecasts.
+    (batch, steps, 1 or 5 quantiles; Gaussian: normal quantiles); more steps than the horizon
+    slide the window over its own forecasts (the median).
     """
 
     log: Tensor
@@ -138,7 +153,8 @@ class PatchModule(nn.Module):
         for _ in range(self.blocks(steps)):
             level = window_level(u, c.patch)
             x = u - level
-            out = torch.stack([net(x, mask) for net in self.members]).mean(0)
+            out = torch.stack([net(x, mask) for net in self.members])  # (M, B, H[, K])
+            out = normal_quantiles(out) if c.likelihood == "gaussian" else out.mean(0)
             if c.outputs > 1:  # quantiles never cross; the median is fed back
                 out = torch.sort(out, dim=-1).values + level.unsqueeze(-1)
                 outputs.append(out)

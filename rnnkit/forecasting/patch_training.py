@@ -14,13 +14,10 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
@@ -28,8 +25,9 @@ from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, Shape
-from rnnkit.forecasting.module import QUANTILES
+from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
 from rnnkit.forecasting.patch import PatchConfig, PatchModule, PatchNetwork
+from rnnkit.forecasting.patch_callbacks import Plateau, TopCheckpoints
 from rnnkit.forecasting.recipe import (
     BATCH,
     budget,
@@ -38,23 +36,8 @@ from rnnkit.forecasting.recipe import (
     seasons_and_patch,
     usable_seasons,
 )
-from rnnkit.runs import atomic_write
-from rnnkit.training import EpochRecord, History, TrainConfig, TrainingRun, fit
+from rnnkit.training import History, fit
 from rnnkit.training.seeding import seeded
-
-TOP_K = 5
-HALVE_AFTER = 3
-LR, PATIENCE = 2e-3, 6  # the recipe's; --lr, --batch-size and --patience override them
-
-
-def _asked(train: TrainConfig) -> dict[str, Any]:
-    """The training options set away from the Forecaster's defaults."""
-    default = ForecasterConfig().train
-    return {
-        name: getattr(train, name)
-        for name in ("lr", "batch_size")
-        if getattr(train, name) != getattr(default, name)
-    }
 
 
 class Packed:
@@ -144,47 +127,15 @@ def pinball_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     return torch.maximum(levels * error, (levels - 1) * error).mean()
 
 
-class Plateau:
-    """A schedule (``lr / 2**halvings``) and a callback that halves after 3 bad epochs."""
-
-    def __init__(self) -> None:
-        self.halvings = 0
-
-    def __call__(self, epoch: int, config: TrainConfig) -> float:
-        return config.lr * 0.5**self.halvings
-
-    def on_epoch(self, run: TrainingRun, record: EpochRecord) -> None:
-        bad = record.epoch - run.state.history.best_epoch
-        if bad and bad % HALVE_AFTER == 0:
-            self.halvings += 1
+def gaussian_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+    """Gaussian negative log-likelihood (constant dropped), like the classic head's."""
+    x, mask, y = batch
+    out = network(x, mask)  # (B, H, 2)
+    sigma = gaussian_sigma(out[..., 1])
+    return (torch.log(sigma) + 0.5 * ((y - out[..., 0]) / sigma) ** 2).mean()
 
 
-class TopCheckpoints:
-    """Keeps the weights of the ``k`` best-validating epochs; with a run folder also in
-    ``top_checkpoints.safetensors`` (with the plateau's halvings), so a resumed run keeps both."""
-
-    def __init__(self, plateau: Plateau, run_dir: Any = None, resume: bool = False) -> None:
-        self.plateau, self.kept = plateau, []  # type: ignore[var-annotated]
-        self.path = Path(run_dir) / "top_checkpoints.safetensors" if run_dir else None
-        if resume and self.path is not None and self.path.exists():
-            with safe_open(str(self.path), framework="pt") as f:
-                meta = json.loads((f.metadata() or {}).get("kept", "[]"))
-                plateau.halvings = int((f.metadata() or {}).get("halvings", 0))
-                for i, (loss, epoch) in enumerate(meta):
-                    names = [k for k in f.keys() if k.startswith(f"{i}.")]  # noqa: SIM118
-                    weights = {k.split(".", 1)[1]: f.get_tensor(k) for k in names}
-                    self.kept.append((loss, epoch, weights))
-
-    def on_epoch(self, run: TrainingRun, record: EpochRecord) -> None:
-        loss = record.val_loss if record.val_loss is not None else record.train_loss
-        weights = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
-        kept = sorted([*self.kept, (loss, record.epoch, weights)], key=lambda t: t[:2])
-        self.kept = kept[:TOP_K]
-        if self.path is not None and run.context.rank == 0:
-            tensors = {f"{i}.{k}": v for i, (_, _, w) in enumerate(self.kept) for k, v in w.items()}
-            meta = {"kept": json.dumps([[a, b] for a, b, _ in self.kept])}
-            meta["halvings"] = str(self.plateau.halvings)
-            atomic_write(self.path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+LOSSES = {None: l1_loss, "gaussian": gaussian_loss, "quantile": pinball_loss}
 
 
 @dataclass(frozen=True)
@@ -249,14 +200,12 @@ def fit_patch(
     v_origin = (lengths[:, None] - horizon - np.arange(k)[None, :]).reshape(-1)
     keep = v_origin >= 1
     val = FixedWindows(packed.gather(v_series[keep], v_origin[keep], *shape))
-    asked = _asked(config.train)
-    plan = budget(int((highs - lows + 1)[highs >= lows].sum()), asked.get("batch_size", BATCH))
+    asked = config.train.batch_size or BATCH  # --batch-size: at most that many (small data)
+    plan = budget(int((highs - lows + 1)[highs >= lows].sum()), asked)
     train_config = dataclasses.replace(
-        config.train,
+        config.trained(),
         epochs=config.train.epochs or plan.evaluations,
         batch_size=plan.batch,
-        lr=asked.get("lr", LR),
-        patience=config.train.patience or PATIENCE,
         log_every=0,
     )
     train = SampledWindows(packed, lows, highs, plan.every * plan.batch, shape, config.train.seed)
@@ -283,7 +232,7 @@ def fit_patch(
         train,
         val,
         train_config,
-        loss_fn=l1_loss if settings.likelihood is None else pinball_loss,
+        loss_fn=LOSSES[settings.likelihood],
         schedule=plateau,
         callbacks=[plateau, top],
         device=device,

@@ -20,7 +20,7 @@ from rnnkit.config import name_list, option, override
 from rnnkit.data.io import SeriesData, load_table, season_length
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import Backtest
-from rnnkit.forecasting.config import ForecasterConfig, resolve
+from rnnkit.forecasting.config import ForecasterConfig, horizon_for_test, resolve
 from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.frames import Columns, holdout_lengths, prepare
@@ -110,8 +110,7 @@ def training_data(spec: DataSpec, config: ForecasterConfig, test_size: int | flo
     if config.forecast.model == "classic":
         resolve(config, season_length(series.freq), int(np.min(lengths)))
     else:
-        if config.forecast.horizon is None and isinstance(test_size, int) and test_size > 0:
-            config = override(config, {"horizon": test_size})  # the patch model: one call
+        config = horizon_for_test(config, test_size)  # the patch model: one call
         layout(series, lengths, config)
     return TrainingData(frame, columns, series, lengths, config)
 
