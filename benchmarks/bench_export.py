@@ -76,7 +76,8 @@ def median_us(calls: dict[str, Callable[[], object]], n: int, rounds: int) -> di
 
 
 def bench(strategy: str, args: argparse.Namespace, folder: Path) -> dict[str, object]:
-    options = {"cell": "lstm", "strategy": strategy, "epochs": 1, "device": "cpu"}
+    options = {"model": "classic", "cell": "lstm", "strategy": strategy, "epochs": 1}
+    options["device"] = "cpu"
     forecaster = Forecaster(**options).fit(
         load_series("airpassengers"), target="passengers", time_col="date"
     )

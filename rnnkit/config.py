@@ -101,6 +101,12 @@ def option(
     return dataclasses.field(default=default, metadata=meta)
 
 
+def option_like(cls: type, name: str, default: Any) -> Any:
+    """``cls``'s option ``name`` (help, flag, type) with another default, for a subclass."""
+    meta = {f.name: f for f in dataclasses.fields(cls)}[name].metadata
+    return dataclasses.field(default=default, metadata=meta)
+
+
 def is_option(f: dataclasses.Field) -> bool:
     return "help" in f.metadata
 

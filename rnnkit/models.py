@@ -97,17 +97,27 @@ def last_hidden(state: Tensor | tuple[Tensor, Tensor], num_directions: int) -> T
     return top.transpose(0, 1).reshape(h_n.shape[1], -1)  # (batch, directions * hidden)
 
 
-@dataclass
-class ModelConfig:
-    """Everything needed to rebuild a :class:`SequenceModel` (saved in every checkpoint)."""
+def cell_option(default: str) -> Any:
+    """The ``cell`` option of a model config (``--cell``), declared once for every model."""
+    return option(default, f"recurrent cell: {', '.join(CELLS)}")
 
-    cell: str = option("lstm", f"recurrent cell: {', '.join(CELLS)}")
-    backend: str = option(
+
+def backend_option() -> Any:
+    """The ``backend`` option of a model config (``--backend``), declared once."""
+    return option(
         "auto",
         "torch: torch.nn's fused cells; rnnkit: rnnkit's own written-out cells; auto: torch.nn "
         "where it has the cell",
         choices=BACKENDS,
     )
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a :class:`SequenceModel` (saved in every checkpoint)."""
+
+    cell: str = cell_option("lstm")
+    backend: str = backend_option()
     input_size: int = 1  # features per time step (taken from the data)
     hidden_size: int = option(64, "units per recurrent layer", type=positive_int)
     num_layers: int = option(1, "stacked recurrent layers", flag="--layers", type=positive_int)

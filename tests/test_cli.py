@@ -132,5 +132,6 @@ def test_forecast_verbs_are_a_group_and_top_level_aliases(cli, verb: str) -> Non
 
 
 def test_every_training_command_takes_resume_run(cli) -> None:
-    for command in (["train"], ["forecast", "train"], ["lm", "train"], ["classify", "train"]):
+    commands = (["train"], ["forecast", "train"], ["lm", "train"], ["classify", "train"])
+    for command in (*commands, ["translate", "train"], ["speech", "train"]):
         assert "--resume [RUN]" in cli(*command, "--help").out, command

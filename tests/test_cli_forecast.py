@@ -72,7 +72,9 @@ def test_predict_from_new_data_and_bad_steps(cli, run: Path, tmp_path: Path) -> 
 def test_probabilistic_train_reports_coverage_and_resume_continues(cli, tmp_path: Path) -> None:
     out = tmp_path / "q"
     args = ["--data", write_csv(tmp_path / "s.csv"), "--target", "sales", "--window", "8"]
-    result = cli("train", *args, "--likelihood", "quantile", *TINY, "--out", out)
+    result = cli(
+        "train", *args, "--likelihood", "quantile", "--model", "classic", *TINY, "--out", out
+    )
     assert result.code == 0, result.err
     coverage = json.loads((out / "metrics.json").read_text())["test"]["model"]["coverage"]
     assert set(coverage) == {"80", "95"}

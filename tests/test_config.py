@@ -13,8 +13,10 @@ from rnnkit.config import add_flags, from_args, from_dict, option_names, overrid
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig
 from rnnkit.models import ModelConfig
+from rnnkit.speech.recognizer import RecognizerConfig
 from rnnkit.text.charlm import CharLMConfig
 from rnnkit.training import TrainConfig
+from rnnkit.translate import TranslatorConfig
 
 
 def _toml(data: dict) -> str:
@@ -32,7 +34,16 @@ def _toml(data: dict) -> str:
 
 
 @pytest.mark.parametrize(
-    "cls", [TrainConfig, ModelConfig, CharLMConfig, ClassifierConfig, ForecasterConfig]
+    "cls",
+    [
+        TrainConfig,
+        ModelConfig,
+        CharLMConfig,
+        ClassifierConfig,
+        ForecasterConfig,
+        TranslatorConfig,
+        RecognizerConfig,
+    ],
 )
 def test_configs_round_trip_through_json_and_toml(cls: type) -> None:
     names = set(option_names(cls()))

@@ -101,7 +101,7 @@ class Runs:
             code = run_main(
                 *("train", "--data", self.data[data], *columns, *flags, *horizon),
                 *("--window", "8", "--test-size", "8", "--epochs", "1", "--hidden-size", "8"),
-                *("--device", "cpu", "--no-progress", "--out", out),
+                *("--device", "cpu", "--no-progress", "--model", "classic", "--out", out),
             )
             assert code == 0
         return out

@@ -11,7 +11,7 @@ import pytest
 from rnnkit import CELLS, Forecaster
 from rnnkit.errors import UserError
 
-TINY = {"hidden_size": 8, "epochs": 2, "lr": 1e-2, "window": 12, "horizon": 4}
+TINY = {"model": "classic", "hidden_size": 8, "epochs": 2, "lr": 1e-2, "window": 12, "horizon": 4}
 
 
 def monthly(n: int = 60, seed: int = 0) -> pd.DataFrame:

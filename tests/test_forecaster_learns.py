@@ -46,7 +46,13 @@ class InterruptAt(Callback):
             signal.raise_signal(signal.SIGINT)
 
 
-OPTIONS: dict[str, Any] = {"epochs": 3, "hidden_size": 8, "batch_size": 8, "seed": 0}
+OPTIONS: dict[str, Any] = {
+    "model": "classic",
+    "epochs": 3,
+    "hidden_size": 8,
+    "batch_size": 8,
+    "seed": 0,
+}
 
 
 def _fit(frame: pd.DataFrame, **fit_options: Any) -> Forecaster:

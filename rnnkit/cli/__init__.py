@@ -15,14 +15,24 @@ from collections.abc import Sequence
 
 from rnnkit._version import __version__
 from rnnkit.cli import benchmark as benchmark_cli
-from rnnkit.cli import classify, demo, forecast, text
+from rnnkit.cli import classify, demo, forecast, speech, text
 from rnnkit.cli import compare as compare_cli
+from rnnkit.cli import translate as translate_cli
 from rnnkit.cli.common import Parser
 from rnnkit.cli.config_file import apply_config
 from rnnkit.errors import UserError
 from rnnkit.training.interrupts import TrainingInterrupted
 
-COMMANDS = [demo, forecast, text, classify, compare_cli, benchmark_cli]  # forecast: also export
+COMMANDS = [
+    demo,
+    forecast,
+    text,
+    classify,
+    compare_cli,
+    benchmark_cli,
+    translate_cli,
+    speech,
+]  # forecast: also export
 
 
 def build_parser() -> argparse.ArgumentParser:

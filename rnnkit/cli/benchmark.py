@@ -11,7 +11,7 @@ from rnnkit.cli.common import (
     config_from_args,
 )
 from rnnkit.config import int_list
-from rnnkit.forecasting.config import ForecasterConfig
+from rnnkit.forecasting.config import TRAIN_HELPS, ForecasterConfig
 from rnnkit.forecasting.m4 import SUBSETS, read_m4
 from rnnkit.forecasting.m4_benchmark import format_table, run_m4_benchmark
 from rnnkit.runs import prepare_run_dir
@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data-dir", required=True, help="folder with {Subset}-train.csv and {Subset}-test.csv"
     )
     parser.add_argument("--seeds", type=int_list, default=[0], help="e.g. 0,1,2 (default: 0)")
-    add_estimator_flags(parser, ForecasterConfig(), title="forecaster", skip=("bidirectional",))
+    add_estimator_flags(
+        parser, ForecasterConfig(), title="forecaster", helps=TRAIN_HELPS, skip=("bidirectional",)
+    )
     add_output_flags(parser, "runs/m4")
     parser.set_defaults(func=run)
 

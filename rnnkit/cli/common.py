@@ -117,6 +117,8 @@ TITLES = {
     "ModelConfig": "model",
     "TrainConfig": "training",
     "ForecastSettings": "forecasting",
+    "AcousticConfig": "model",
+    "FeatureConfig": "features",
 }  # flag groups, by config class
 
 

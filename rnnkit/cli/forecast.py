@@ -81,7 +81,8 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         "--test-size",
         type=holdout_size,
         default=0.2,
-        help="held-out points per series: a count (24) or a fraction (default: %(default)s)",
+        help="held-out points per series: a count (24; 0: fit on everything, no test "
+        "metrics) or a fraction (default: %(default)s)",
     )
     add_resume_flag(
         parser,
@@ -125,8 +126,10 @@ def run_train(args: argparse.Namespace) -> int:
     forecaster.fit_series(data.series, data.columns, data.lengths, **saving)
     metrics = finish_run(forecaster, data, spec, test, out, time.perf_counter() - start)
     if writes_files():  # under torchrun, rank 0 alone reports
-        print(format_report(metrics["test"]))
-        print(f"\nwrote {out}/ (model, metrics.json, forecast.png); forecast: rnnkit predict {out}")
+        if metrics["test"] is not None:
+            print(format_report(metrics["test"]))
+        plot = ", forecast.png" if metrics["test"] is not None else ""
+        print(f"\nwrote {out}/ (model, metrics.json{plot}); forecast: rnnkit predict {out}")
     return 0
 
 

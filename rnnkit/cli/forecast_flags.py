@@ -6,12 +6,12 @@ import argparse
 
 from rnnkit.cli.common import add_estimator_flags, config_from_args
 from rnnkit.config import add_flags, from_args
-from rnnkit.forecasting.config import ForecasterConfig
+from rnnkit.forecasting.config import TRAIN_HELPS, ForecasterConfig
 from rnnkit.forecasting.runner import DataSpec
 
 
 def holdout_size(text: str) -> int | float:
-    """A count of points (``24``) or a fraction of each series (``0.2``)."""
+    """A count of points (``24``; 0: fit on everything) or a fraction of each series (``0.2``)."""
     try:
         value: int | float = float(text) if "." in text else int(text)
     except ValueError:
@@ -20,8 +20,8 @@ def holdout_size(text: str) -> int | float:
         ) from None
     if isinstance(value, float) and not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"a fractional test size must be in (0, 1): {text}")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive test size, got {value}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a test size >= 0, got {value}")
     return value
 
 
@@ -29,7 +29,7 @@ def add_all_model_flags(parser: argparse.ArgumentParser) -> None:
     """The data flags (DataSpec), then every ForecasterConfig option (model, forecasting,
     training groups), all generated from the dataclasses, and the run options."""
     add_flags(parser, DataSpec(), titles={"DataSpec": "data"})
-    helps = {"epochs": "maximum epochs (default: about 450 optimiser steps, 5 to 150 epochs)"}
+    helps = TRAIN_HELPS
     skip = ("bidirectional",)  # the future is not an input
     add_estimator_flags(parser, ForecasterConfig(), title="forecaster", helps=helps, skip=skip)
 

@@ -1,12 +1,9 @@
 """Which cell when: train every cell on one task under the same budget and measure them.
 
-For each cell and each seed: one training run through :func:`rnnkit.training.fit`, then the test
-metric, whether the run beat the task's trivial baseline decisively ("solved": test metric at
-most 10% of the baseline's on the synthetic tasks, 90% on a real series, see
-:mod:`rnnkit.compare.series`), parameters, seconds per epoch and peak memory. Memory is measured
-as ``torch.cuda.max_memory_allocated`` during training on CUDA; elsewhere it is the bytes of
-the tensors autograd saves for backward on one training batch (the activations) plus the
-parameters, their gradients and Adam's two moments, since the CPU allocator has no peak counter.
+Per cell and seed: one run through :func:`rnnkit.training.fit`, the test metric, "solved" (test
+metric at most 10% of the trivial baseline's on the synthetic tasks, 90% on a real series, see
+:mod:`rnnkit.compare.series`), parameters, seconds per epoch and peak memory (CUDA's counter, or
+off CUDA the estimate of :func:`rnnkit.compare.measure.memory_bytes`).
 """
 
 from __future__ import annotations
@@ -32,6 +29,9 @@ from rnnkit.training import History, TrainConfig, fit
 from rnnkit.training.seeding import seeded
 
 log = logging.getLogger(__name__)
+# the budget every cell gets: a high lr with clipping and small batches
+QUIET: dict[str, Any] = {"progress": False, "log_every": 0}
+COMPARE_TRAINING: dict[str, Any] = {"epochs": 24, "batch_size": 32, "lr": 1e-2, "patience": 12}
 
 
 @dataclass
@@ -51,9 +51,8 @@ class CompareConfig:
         type=positive_int,
     )
     num_layers: int = option(1, "stacked recurrent layers", flag="--layers", type=positive_int)
-    seeds: list[int] = option(
-        [0, 1, 2], "comma-separated seeds, one run per cell each", type=int_list
-    )  # initialisation and order
+    # seeds fix the initialisation and the order of the examples
+    seeds: list[int] = option([0, 1, 2], "comma-separated seeds, one run per cell", type=int_list)
     target: str | None = option(None, "real series from a file: the value column to forecast")
     time_col: str | None = option(None, "real series from a file: the time column")
     train_size: int = option(
@@ -61,13 +60,8 @@ class CompareConfig:
     )
     held_out: int = TaskSizes.val  # validation and test sequences of the synthetic tasks, each
     data_seed: int = 1234  # the task's data is the same for every cell and seed
-    # Chosen so that LSTM and GRU solve adding at T=100 on every seed within the 10-minute budget
-    # of 2 CPU cores (see docs/which-cell-when.md): a high lr with clipping and small batches.
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            epochs=24, batch_size=32, lr=1e-2, patience=12, progress=False, log_every=0
-        )
-    )
+    # lets LSTM and GRU solve adding at T=100 on 2 cores in 10 min (docs/which-cell-when.md)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(**QUIET, **COMPARE_TRAINING))
     # Real series: the Forecaster's own defaults, overridden only by the options given here
     # (e.g. {"epochs": 30}); hidden size, layers, backend and device come from the fields above.
     series_options: dict[str, Any] = field(default_factory=dict)

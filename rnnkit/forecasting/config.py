@@ -14,7 +14,23 @@ from rnnkit.models import ModelConfig, resolve_backend
 from rnnkit.training import TrainConfig
 
 STRATEGIES = ("direct", "recursive")
+MODELS = ("patch", "classic")
 AUTO_STEPS = 450  # optimiser steps aimed at when epochs is None (AirPassengers: 150 epochs)
+# lr, batch_size and patience left None (not asked for) take the model's values, here; the
+# patch model's batch size comes from the data (recipe.budget: up to 256)
+MODEL_TRAIN = {
+    "classic": {"lr": 3e-3, "batch_size": 32, "patience": 0},
+    "patch": {"lr": 2e-3, "patience": 6},
+}
+TRAIN_HELPS = {
+    "epochs": "maximum epochs (default: classic about 450 optimiser steps, 5 to 150 epochs; "
+    "patch: from the data's size)",
+    "lr": "peak learning rate (default: classic 3e-3, patch 2e-3)",
+    "batch_size": "examples per optimiser step (default: classic 32, patch from the data's "
+    "size, 16 to 256)",
+    "patience": "early stopping: epochs without validation improvement, 0 disables (default: "
+    "classic 0, patch 6)",
+}
 
 
 @dataclass
@@ -22,6 +38,12 @@ class ForecastSettings:
     """How series become windows and forecasts. ``None`` for window, horizon or season means
     "choose from the data" (see :func:`resolve`)."""
 
+    model: str = option(
+        "patch",
+        "patch: patched recurrent net residual on seasonal naive (docs/forecasting.md); "
+        "classic: one recurrent stack and a linear head",
+        choices=MODELS,
+    )
     window: int | None = option(
         None, "past steps per forecast (default: 3 seasons, at least 12)", type=positive_int
     )
@@ -64,9 +86,17 @@ class ForecasterConfig:
 
     model: ModelConfig = field(default_factory=ModelConfig)  # LSTM, 64 units, one layer
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
-    # epochs None: about AUTO_STEPS optimiser steps, 5 to 150 epochs; patience 0: all epochs
+    # epochs None: about AUTO_STEPS optimiser steps, 5 to 150 epochs. lr, batch_size and
+    # patience None: the model's (MODEL_TRAIN, via trained()); fit never sees a None
     train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=None, patience=0, progress=False, log_every=0)
+        default_factory=lambda: TrainConfig(
+            epochs=None,
+            patience=None,  # type: ignore[arg-type]
+            lr=None,  # type: ignore[arg-type]
+            batch_size=None,  # type: ignore[arg-type]
+            progress=False,
+            log_every=0,
+        )
     )
     device: str = "auto"  # "auto", "cpu", "cuda", "mps"
 
@@ -91,6 +121,10 @@ class ForecasterConfig:
             raise unknown("strategy", forecast.strategy, STRATEGIES)
         if forecast.likelihood not in LIKELIHOODS:
             raise unknown("likelihood", str(forecast.likelihood), ["gaussian", "quantile"])
+        if forecast.model not in MODELS:
+            raise unknown("model", forecast.model, MODELS)
+        if forecast.model == "patch" and forecast.strategy != "direct":
+            raise UserError("the patch model has no --strategy recursive; use --model classic")
         if forecast.transform not in TRANSFORMS:
             raise unknown("transform", forecast.transform, TRANSFORMS)
         if forecast.window_norm not in WINDOW_NORMS:
@@ -105,17 +139,36 @@ class ForecasterConfig:
             raise UserError(f"--val-fraction must be in [0, 1), got {forecast.val_fraction}")
         if (
             forecast.samples < 2
-            or (train.epochs is not None and train.epochs < 1)
-            or train.batch_size < 1
-            or train.lr <= 0
+            or (train.epochs or 1) < 1
+            or (train.batch_size or 1) < 1
+            or (train.lr or 1.0) <= 0
         ):
             raise UserError("samples must be >= 2, epochs and batch size >= 1, lr > 0")
 
+    def trained(self, **chosen: Any) -> TrainConfig:
+        """``train`` with lr, batch_size and patience not asked for (None) set: ``chosen``
+        (values the data decided), else the model's :data:`MODEL_TRAIN`."""
+        values = {**MODEL_TRAIN[self.forecast.model], **chosen}
+        unset = {k: v for k, v in values.items() if getattr(self.train, k) is None}
+        return dataclasses.replace(self.train, **unset)
+
     def train_config(self, windows: int) -> TrainConfig:
         """The TrainConfig for ``windows`` training windows (they set the automatic epochs)."""
-        batches = max(1, -(-windows // self.train.batch_size))
-        epochs = self.train.epochs or min(150, max(5, -(-AUTO_STEPS // batches)))
-        return dataclasses.replace(self.train, epochs=epochs, log_every=0)
+        train = self.trained()
+        batches = max(1, -(-windows // train.batch_size))
+        epochs = train.epochs or min(150, max(5, -(-AUTO_STEPS // batches)))
+        return dataclasses.replace(train, epochs=epochs, log_every=0)
+
+
+def horizon_for_test(config: ForecasterConfig, test_size: int | float | None) -> ForecasterConfig:
+    """The patch model without ``--horizon`` forecasts a whole-number ``test_size`` (> 0) in
+    one call: its horizon becomes the test size (the CLI's ``--test-size`` and
+    ``Forecaster.fit(test_size=...)`` alike). Otherwise ``config`` as it is."""
+    settings = config.forecast
+    whole = isinstance(test_size, int) and not isinstance(test_size, bool) and test_size > 0
+    if settings.model != "patch" or settings.horizon is not None or not whole:
+        return config
+    return override(config, {"horizon": test_size})
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError, closest
 from rnnkit.forecasting.frames import context_rows, last_times
+from rnnkit.forecasting.recipe import patch_scaler
 
 
 @dataclass
@@ -76,21 +77,34 @@ def build_context(
     fitted: SeriesScaler,
     fitted_ids: list[str],
     device: torch.device,
+    *,
+    pad: bool = False,
 ) -> Context:
     """The context at each series' cut ``ends[i]`` (rows before it), scaled for the model.
 
     Series the model was fitted on keep their fitted statistics; a series it has not seen gets
     statistics fitted on its own rows before the cut (never after it), with the fitted log mask.
+    ``pad`` (the patch model): short histories repeat their first value, and a second column
+    holds the 0/1 mask of real rows.
     """
-    rows = context_rows(series.offsets, ends, window)  # (series, window)
-    raw = torch.as_tensor(series.values[rows], device=device)  # (series, window, F)
+    rows = context_rows(series.offsets, ends, window, pad)  # (series, window)
+    values = series.values[rows]  # (series, window, F)
+    if pad:
+        start = np.asarray(series.offsets[:-1]) + np.asarray(ends) - window
+        real = (start[:, None] + np.arange(window)) >= np.asarray(series.offsets[:-1])[:, None]
+        values = np.concatenate([values[..., :1], real[..., None].astype(values.dtype)], axis=-1)
+    raw = torch.as_tensor(values, device=device)
     known = {name: i for i, name in enumerate(fitted_ids)}
     ids = [str(i) for i in series.ids]
     if all(name in known for name in ids):
         pick = [known[name] for name in ids]
         loc, scale = fitted.loc[pick], fitted.scale[pick]
     else:
-        own = SeriesScaler.fit(series.values, series.offsets, ends, log=fitted.log)
+        own = (
+            patch_scaler(series.values, series.offsets, ends, fitted.log)
+            if pad
+            else SeriesScaler.fit(series.values, series.offsets, ends, log=fitted.log)
+        )
         loc, scale = own.loc.copy(), own.scale.copy()
         for i, name in enumerate(ids):
             if name in known:

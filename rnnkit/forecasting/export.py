@@ -1,14 +1,12 @@
 """Export a fitted Forecaster as one graph, raw window in, raw forecast out (ONNX, TorchScript).
 
 The exported graph is :class:`~rnnkit.forecasting.export_graph.ForecastGraph`: the Forecaster's own
-:class:`~rnnkit.forecasting.module.ForecastModule` (input scaling, network, the recursive or
-direct multi-step loop, inverse scaling) traced for a fixed number of ``steps``, with the
-scaling statistics folded in (one series) or taken as inputs (several series). The file is
-written under a temporary name, reloaded, run once on a batch size other than the traced one
-and compared with the PyTorch module; only a file that passes is renamed into place.
-
-Inputs, outputs and the model's description are stored in the file (ONNX ``metadata_props``
-key ``rnnkit``; TorchScript extra file ``rnnkit.json``); see docs/export.md.
+module (classic ``ForecastModule`` or ``PatchModule``: scaling, network(s), multi-step loop,
+inverse scaling) traced for a fixed number of ``steps``, with the scaling statistics folded in
+(one series) or taken as inputs (several series). Written under a temporary name, reloaded, run
+on another batch size and compared with the PyTorch module; only a file that passes is renamed
+into place. Inputs, outputs and the model's description are stored in the file (ONNX
+``metadata_props`` key ``rnnkit``; TorchScript extra file ``rnnkit.json``); see docs/export.md.
 """
 
 from __future__ import annotations
@@ -36,6 +34,7 @@ from rnnkit.forecasting.export_graph import (
     output_names,
     sample_inputs,
 )
+from rnnkit.forecasting.patch import PatchModule
 from rnnkit.runs import atomic_write, environment
 
 if TYPE_CHECKING:
@@ -127,9 +126,11 @@ def default_steps(fitted: Fitted) -> int:
 def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str, Any]:
     """The metadata stored in the file: inputs, outputs and what the model forecasts."""
     module, columns, shape = fitted.module, fitted.columns, fitted.shape
-    features = [columns.target, *(columns.covariates or [])]
+    patch = isinstance(module, PatchModule)  # it reads the target and its 0/1 padding mask
+    features = [columns.target, *(["mask"] if patch else columns.covariates or [])]
     f, w = len(features), shape.window
-    inputs = [tensor_spec("window", ["batch", w, f], "raw values, oldest row first")]
+    meaning = "raw values, oldest row first" + ("; mask: 1 real, 0 padding" if patch else "")
+    inputs = [tensor_spec("window", ["batch", w, f], meaning)]
     if per_series:
         for name in ("loc", "scale"):
             inputs.append(tensor_spec(name, ["batch", f], f"each row's series' scaling {name}"))
@@ -150,6 +151,7 @@ def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str
         "steps": steps,
         "horizon": shape.horizon,
         "season": shape.season,
+        "model": "patch" if patch else "classic",
         "strategy": fitted.config.forecast.strategy,
         "likelihood": module.config.likelihood,
         "cell": module.config.cell,

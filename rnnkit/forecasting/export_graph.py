@@ -8,13 +8,14 @@ gives the module a recurrence that the exporters record as plain graph operation
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
 from rnnkit.forecasting.frames import OUTPUT_COLUMNS
 from rnnkit.forecasting.module import ForecastModule
+from rnnkit.forecasting.patch import PatchModule, PatchNetwork
 from rnnkit.models import CELLS, make_recurrent, resolve_backend
 from rnnkit.nn._min_base import MinRecurrentBase
 
@@ -36,7 +37,7 @@ class ForecastGraph(nn.Module):
 
     def __init__(
         self,
-        module: ForecastModule,
+        module: ForecastModule | PatchModule,
         steps: int,
         loc: Tensor | None,
         scale: Tensor | None,
@@ -80,30 +81,42 @@ def forecast_noise(fitted: Fitted, steps: int) -> Tensor | None:
     return noise.cpu()
 
 
-def exportable(module: ForecastModule) -> ForecastModule:
-    """A copy whose recurrence exports as plain graph ops.
+def exportable(module: ForecastModule | PatchModule) -> ForecastModule | PatchModule:
+    """A copy whose recurrences export as plain graph ops.
 
     rnnkit's RNN/LSTM/GRU hold torch.nn-identical parameters, so their weights go into the
     torch.nn twin (one fused ONNX RNN/LSTM/GRU node instead of a traced step loop). The
     min-RNNs switch to their sequential mode: the same recurrence without the log-space scan
-    (ONNX has no logcumsumexp). The layer-norm cells are traced as they are.
+    (ONNX has no logcumsumexp). The layer-norm cells are traced as they are. A patch model's
+    members (inputs: hidden_size patch embeddings) are converted one by one.
     """
     module = copy.deepcopy(module)
-    config, rnn = module.config, module.network.rnn
+    if isinstance(module, PatchModule):
+        for member in module.members:
+            assert isinstance(member, PatchNetwork)
+            member.rnn = plain_recurrence(member.rnn, module.config, module.config.hidden_size)
+    else:
+        rnn = module.network.rnn
+        module.network.rnn = plain_recurrence(rnn, module.config, module.config.features)
+    return module.eval()
+
+
+def plain_recurrence(rnn: nn.Module, config: Any, input_size: int) -> nn.Module:
+    """The torch.nn twin of an rnnkit RNN/LSTM/GRU, or a min-RNN in sequential mode."""
     if resolve_backend(config.cell, config.backend) == "rnnkit" and "torch" in CELLS[config.cell]:
         twin = make_recurrent(
             config.cell,
-            config.features,
+            input_size,
             config.hidden_size,
             num_layers=config.num_layers,
             dropout=config.dropout,
             backend="torch",
         )
         twin.load_state_dict(rnn.state_dict(), strict=True)
-        module.network.rnn = twin.eval()
-    elif isinstance(rnn, MinRecurrentBase):
+        return twin.eval()
+    if isinstance(rnn, MinRecurrentBase):
         rnn.mode = "sequential"
-    return module.eval()
+    return rnn
 
 
 def sample_inputs(

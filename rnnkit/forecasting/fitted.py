@@ -14,6 +14,7 @@ from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.context import Context
 from rnnkit.forecasting.frames import Columns
 from rnnkit.forecasting.module import ForecastModule
+from rnnkit.forecasting.patch import PatchModule
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Fitted:
     """A fitted forecaster's parts (``Forecaster.fitted()``)."""
 
     config: ForecasterConfig  # the options it was built with
-    module: ForecastModule  # the trained network
+    module: ForecastModule | PatchModule  # the trained network
     columns: Columns  # target, time, id and covariate columns it was fitted on
     shape: Shape  # window, horizon and season, resolved from the data
     scaler: SeriesScaler  # per-series scaling fitted on the training part

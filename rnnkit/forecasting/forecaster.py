@@ -1,9 +1,11 @@
 """The Forecaster: tables in, forecasts with intervals and an honest evaluation out.
 
 ``Forecaster(...).fit(frame, target=...)`` scales each series on its training part, trains one
-global recurrent model over every window of every series (through :func:`rnnkit.training.fit`),
-and ``predict(steps)`` forecasts every series in one batched call of a single
-:class:`~rnnkit.forecasting.module.ForecastModule`. See docs/forecasting.md.
+global recurrent model over all series (through :func:`rnnkit.training.fit`): the patch model
+(default, :mod:`.patch_training`) or the classic one (``model="classic"``, :mod:`.training`),
+and ``predict(steps)`` forecasts every series in one batched call of a single module
+(:class:`~rnnkit.forecasting.patch.PatchModule` or
+:class:`~rnnkit.forecasting.module.ForecastModule`). See docs/forecasting.md.
 """
 
 from __future__ import annotations
@@ -17,24 +19,25 @@ import pandas as pd
 import torch
 
 from rnnkit.config import configure
-from rnnkit.data.io import SeriesData, season_length
+from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import backtest
-from rnnkit.forecasting.config import ForecasterConfig, Shape, resolve
+from rnnkit.forecasting.config import ForecasterConfig, Shape, horizon_for_test
 from rnnkit.forecasting.context import Context, build_context
 from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.export import export_forecaster
 from rnnkit.forecasting.fitted import Fitted, Holdout
 from rnnkit.forecasting.frames import Columns, as_frame, holdout_lengths, output_frame, prepare
-from rnnkit.forecasting.module import ForecastLoss, ForecastModule, NetworkConfig
+from rnnkit.forecasting.module import ForecastModule
+from rnnkit.forecasting.patch import PatchModule
+from rnnkit.forecasting.patch_training import fit_patch
 from rnnkit.forecasting.persist import describe, restore
-from rnnkit.forecasting.training import training_windows
+from rnnkit.forecasting.training import fit_classic
 from rnnkit.models import resolve_device
 from rnnkit.runs import load_model_files, load_weights_into, save_model
-from rnnkit.training import History, fit
+from rnnkit.training import History
 from rnnkit.training.distributed import is_main_process
-from rnnkit.training.seeding import seeded
 
 Data = pd.DataFrame | pd.Series
 KIND = "forecaster"
@@ -55,7 +58,7 @@ class Forecaster:
         self.freq: str | None = None
         self.shape: Shape | None = None
         self.scaler: SeriesScaler | None = None
-        self.module: ForecastModule | None = None
+        self.module: ForecastModule | PatchModule | None = None
         self.ids: list[str] = []
         self.history: History | None = None
         self.context: Context | None = None
@@ -81,7 +84,8 @@ class Forecaster:
         A Series uses its index as time. ``covariates`` are past covariates: read as inputs
         and forecast alongside the target when forecasts are fed back, never needed ahead.
         ``checkpointing`` goes to :func:`rnnkit.training.fit`: ``run_dir``, ``resume``,
-        ``checkpoint_every``, ``resume_hint``.
+        ``checkpoint_every``, ``resume_hint``. The patch model without a ``horizon`` takes a
+        whole-number ``test_size`` as its horizon (as ``rnnkit train --test-size`` does).
         """
         frame, columns = as_frame(data, target)
         columns = Columns(
@@ -96,6 +100,7 @@ class Forecaster:
         lengths = np.diff(series.offsets)
         if test_size is not None:
             lengths = lengths - holdout_lengths(lengths, test_size)
+            self.config = horizon_for_test(self.config, test_size)
         return self.fit_series(series, columns, lengths, **checkpointing)
 
     def fit_series(
@@ -104,42 +109,12 @@ class Forecaster:
         """Fit on the first ``lengths[i]`` rows of each series of prepared ``series``."""
         config = self.config
         self.columns, self.freq, self.ids = columns, series.freq, [str(i) for i in series.ids]
-        shortest = int(np.min(lengths))
-        self.shape = resolve(config, season_length(series.freq), shortest)
         self.device = resolve_device(config.device)
-        self.scaler = SeriesScaler.fit(
-            series.values, series.offsets, lengths, transform=config.forecast.transform
+        fit_model = fit_patch if config.forecast.model == "patch" else fit_classic
+        self.module, self.shape, self.scaler, self.history = fit_model(
+            series, lengths, config, self.device, **checkpointing
         )
-        network = NetworkConfig(
-            cell=config.model.cell,
-            backend=config.model.backend,
-            features=int(series.values.shape[1]),
-            hidden_size=config.model.hidden_size,
-            num_layers=config.model.num_layers,
-            dropout=config.model.dropout,
-            window=self.shape.window,
-            horizon=self.shape.horizon,
-            likelihood=config.forecast.likelihood,
-            window_norm=config.forecast.window_norm,
-            log=self.scaler.log.tolist(),
-        )
-        with seeded(config.train.seed):  # the same initial weights for the same seed
-            self.module = ForecastModule(network).to(self.device)
-        train, val = training_windows(series, lengths, self.scaler, network, config, self.device)
-        assert self.module is not None
-        self.history = fit(
-            self.module.network,
-            train,
-            val,
-            config.train_config(len(train)),
-            loss_fn=ForecastLoss(network),
-            device=self.device,
-            desc="forecaster",
-            **checkpointing,
-        )
-        self.context = build_context(
-            series, lengths, self.shape.window, self.scaler, self.ids, self.device
-        )
+        self.context = self._build_context(series, lengths)
         return self
 
     def observe(self, data: Data) -> Forecaster:
@@ -168,11 +143,17 @@ class Forecaster:
 
     def _context(self, data: Data, ends: np.ndarray | None = None) -> Context:
         fitted = self.fitted()
-        columns, shape, scaler = fitted.columns, fitted.shape, fitted.scaler
+        columns = fitted.columns
         frame, _ = as_frame(data, columns.target)
         series = prepare(frame, columns)
         ends = np.diff(series.offsets) if ends is None else ends
-        return build_context(series, ends, shape.window, scaler, self.ids, self.device)
+        return self._build_context(series, ends)
+
+    def _build_context(self, series: SeriesData, ends: np.ndarray) -> Context:
+        assert self.shape is not None and self.scaler is not None
+        pad = isinstance(self.module, PatchModule)  # short histories are padded and masked
+        window, scaler = self.shape.window, self.scaler
+        return build_context(series, ends, window, scaler, self.ids, self.device, pad=pad)
 
     @torch.inference_mode()
     def forecast_tensor(self, context: Context, rows: list[int], steps: int) -> np.ndarray:
@@ -232,9 +213,8 @@ class Forecaster:
 
     def holdout_series(self, series: SeriesData, ends: np.ndarray, n_test: np.ndarray) -> Holdout:
         """:meth:`holdout` on prepared series, cut at ``ends`` with ``n_test`` points each."""
-        fitted = self.fitted()
-        shape, scaler = fitted.shape, fitted.scaler
-        context = build_context(series, ends, shape.window, scaler, self.ids, self.device)
+        self.fitted()
+        context = self._build_context(series, ends)
         out = self.forecast_tensor(context, list(range(len(series))), int(np.max(n_test)))
         parts = [series.series(i)[:, 0] for i in range(len(series))]
         cuts = [(int(e), int(e) + int(n)) for e, n in zip(ends, n_test, strict=True)]

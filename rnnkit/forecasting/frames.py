@@ -66,10 +66,16 @@ def prepare(frame: pd.DataFrame, columns: Columns, *, min_length: int = 1) -> Se
     )
 
 
-def context_rows(offsets: np.ndarray, ends: np.ndarray, window: int) -> np.ndarray:
-    """Row indices (series, window) of the ``window`` rows before each series' end."""
-    starts = np.asarray(offsets[:-1], np.int64) + np.asarray(ends, np.int64) - window
-    if (starts < np.asarray(offsets[:-1])).any():
+def context_rows(
+    offsets: np.ndarray, ends: np.ndarray, window: int, pad: bool = False
+) -> np.ndarray:
+    """Row indices (series, window) of the ``window`` rows before each series' end; ``pad``:
+    rows before a series' start repeat its first row (instead of an error)."""
+    firsts = np.asarray(offsets[:-1], np.int64)
+    starts = firsts + np.asarray(ends, np.int64) - window
+    if pad:
+        return np.maximum(starts[:, None] + np.arange(window), firsts[:, None])
+    if (starts < firsts).any():
         raise UserError(f"every series needs at least window = {window} points before its cut")
     return starts[:, None] + np.arange(window)  # (series, window)
 
@@ -118,6 +124,6 @@ def holdout_lengths(lengths: np.ndarray, test_size: int | float) -> np.ndarray:
         if not 0.0 < test_size < 1.0:
             raise UserError(f"a fractional test size must be in (0, 1), got {test_size}")
         return lengths - (lengths * (1.0 - test_size)).astype(np.int64)
-    if test_size <= 0:
-        raise UserError(f"the test size must be positive, got {test_size}")
+    if test_size < 0:
+        raise UserError(f"the test size must be >= 0, got {test_size}")
     return np.full_like(lengths, int(test_size))

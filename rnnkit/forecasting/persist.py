@@ -12,6 +12,7 @@ from rnnkit.forecasting.context import Context
 from rnnkit.forecasting.fitted import Fitted
 from rnnkit.forecasting.frames import Columns
 from rnnkit.forecasting.module import ForecastModule, NetworkConfig
+from rnnkit.forecasting.patch import PatchConfig, PatchModule
 from rnnkit.models import resolve_device
 from rnnkit.training.seeding import seeded
 
@@ -52,7 +53,13 @@ def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
     config = ForecasterConfig.from_options(saved)  # flat option names, checked
     forecaster = cls(config=config)
     forecaster.device = resolve_device(device or config.device)
-    network = _build(NetworkConfig, meta.get("network"), "network config")
+    saved_network = meta.get("network")
+    patch = isinstance(saved_network, dict) and saved_network.get("model") == "patch"
+    network: PatchConfig | NetworkConfig = (
+        _build(PatchConfig, saved_network, "network config")
+        if patch
+        else _build(NetworkConfig, saved_network, "network config")
+    )
     forecaster.shape = _build(Shape, meta.get("shape"), "window/horizon")
     forecaster.columns = _build(Columns, meta.get("columns"), "column description")
     forecaster.freq = meta.get("frequency")
@@ -64,5 +71,8 @@ def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
     if len(network.log) != network.features or forecaster.context.raw.shape[2] != len(network.log):
         raise UserError("the saved model description is inconsistent (feature counts differ)")
     with seeded(config.train.seed):
-        forecaster.module = ForecastModule(network).to(forecaster.device)
+        if isinstance(network, PatchConfig):
+            forecaster.module = PatchModule(network).to(forecaster.device)
+        else:
+            forecaster.module = ForecastModule(network).to(forecaster.device)
     return forecaster

@@ -20,10 +20,11 @@ from rnnkit.config import name_list, option, override
 from rnnkit.data.io import SeriesData, load_table, season_length
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import Backtest
-from rnnkit.forecasting.config import ForecasterConfig, resolve
+from rnnkit.forecasting.config import ForecasterConfig, horizon_for_test, resolve
 from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.frames import Columns, holdout_lengths, prepare
+from rnnkit.forecasting.patch_training import layout
 from rnnkit.plots import plot_backtest, plot_forecast
 from rnnkit.runs import environment, read_json, write_json
 from rnnkit.training.distributed import is_main_process
@@ -106,7 +107,11 @@ def training_data(spec: DataSpec, config: ForecasterConfig, test_size: int | flo
     lengths = np.diff(series.offsets)
     lengths = lengths - holdout_lengths(lengths, test_size)
     config = with_season(config, season)
-    resolve(config, season_length(series.freq), int(np.min(lengths)))
+    if config.forecast.model == "classic":
+        resolve(config, season_length(series.freq), int(np.min(lengths)))
+    else:
+        config = horizon_for_test(config, test_size)  # the patch model: one call
+        layout(series, lengths, config)
     return TrainingData(frame, columns, series, lengths, config)
 
 
@@ -118,14 +123,18 @@ def finish_run(
     out: Path,
     seconds: float,
 ) -> dict[str, Any]:
-    """After fitting: score the held-out end, write the run folder (rank 0); returns metrics."""
-    held = forecaster.holdout(data.frame, test_size=test_size)
+    """After fitting: score the held-out end, write the run folder (rank 0); returns metrics.
+    With ``test_size`` 0 there is no held-out end: no test metrics, no plot."""
+    held = forecaster.holdout(data.frame, test_size=test_size) if test_size else None
     assert forecaster.shape is not None and forecaster.history is not None
     history = forecaster.history
+    test = None
+    if held is not None:
+        test = report(held.histories, held.truths, held.forecasts, forecaster.shape.season)
     metrics = {
-        "test": report(held.histories, held.truths, held.forecasts, forecaster.shape.season),
-        "test_points": int(sum(len(t) for t in held.truths)),
-        "series": len(held.ids),
+        "test": test,
+        "test_points": int(sum(len(t) for t in held.truths)) if held is not None else 0,
+        "series": len(data.series),
         "window": forecaster.shape.window,
         "horizon": forecaster.shape.horizon,
         "season": forecaster.shape.season,
@@ -138,7 +147,8 @@ def finish_run(
         write_json(out / "history.json", history.to_dict())
         write_json(out / "metrics.json", metrics)
         title = f"{spec.name}: {data.config.model.cell}"
-        plot_forecast(held, out / "forecast.png", title=title)
+        if held is not None:
+            plot_forecast(held, out / "forecast.png", title=title)
     return metrics
 
 

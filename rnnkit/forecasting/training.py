@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
-from rnnkit.data.io import SeriesData
+from rnnkit.data.io import SeriesData, season_length
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
-from rnnkit.forecasting.config import ForecasterConfig
-from rnnkit.forecasting.module import NetworkConfig
+from rnnkit.forecasting.config import ForecasterConfig, Shape, resolve
+from rnnkit.forecasting.module import ForecastLoss, ForecastModule, NetworkConfig
 from rnnkit.forecasting.windows import SeriesWindows, split_validation, valid_starts
+from rnnkit.training import History, fit
+from rnnkit.training.seeding import seeded
 
 
 def training_windows(
@@ -51,3 +55,44 @@ def training_windows(
         )
 
     return windows(train_mask), (windows(val_mask) if val_mask.any() else None)
+
+
+def fit_classic(
+    series: SeriesData,
+    lengths: np.ndarray,
+    config: ForecasterConfig,
+    device: torch.device,
+    **checkpointing: Any,
+) -> tuple[ForecastModule, Shape, SeriesScaler, History]:
+    """Train the classic model (a recurrent stack and a linear head) on every window."""
+    shape = resolve(config, season_length(series.freq), int(np.min(lengths)))
+    scaler = SeriesScaler.fit(
+        series.values, series.offsets, lengths, transform=config.forecast.transform
+    )
+    network = NetworkConfig(
+        cell=config.model.cell,
+        backend=config.model.backend,
+        features=int(series.values.shape[1]),
+        hidden_size=config.model.hidden_size,
+        num_layers=config.model.num_layers,
+        dropout=config.model.dropout,
+        window=shape.window,
+        horizon=shape.horizon,
+        likelihood=config.forecast.likelihood,
+        window_norm=config.forecast.window_norm,
+        log=scaler.log.tolist(),
+    )
+    with seeded(config.train.seed):  # the same initial weights for the same seed
+        module = ForecastModule(network).to(device)
+    train, val = training_windows(series, lengths, scaler, network, config, device)
+    history = fit(
+        module.network,
+        train,
+        val,
+        config.train_config(len(train)),
+        loss_fn=ForecastLoss(network),
+        device=device,
+        desc="forecaster",
+        **checkpointing,
+    )
+    return module, shape, scaler, history

@@ -9,6 +9,9 @@ one, never half of each. Its tensors are named by what they hold:
 - ``rng.torch``, ``rng.cuda.<i>``, ``rng.numpy``, ``rng.python``: random states, as uint8 tensors
 - ``loss.<name>``: the loss function's own state, when it has ``state_dict``/``load_state_dict``
 
+A training data source with ``state_dict``/``load_state_dict`` (e.g. a sampler's private random
+generator) keeps its JSON-able state in the progress, under ``"data"``.
+
 Everything else (format, epoch, step, history, learning rates, the config, the rest of the numpy
 and python random states) is JSON in the file's header metadata under ``"rnnkit"``; read it with
 ``safetensors.safe_open(path, "pt").metadata()``. Loading parses JSON and tensors only: it never
@@ -235,6 +238,8 @@ def save(run: TrainingRun) -> None:
             "config": asdict(run.config),
             "world_size": run.context.world,
         }
+        if callable(getattr(run.train_data, "state_dict", None)):
+            progress["data"] = run.train_data.state_dict()  # type: ignore[attr-defined]
         save_checkpoint(
             run.run_dir,
             model=run.model,
@@ -261,6 +266,8 @@ def resume_from(run: TrainingRun) -> None:
     try:
         saved = progress["config"]
         run.state = LoopState.from_dict(progress)
+        if "data" in progress and callable(getattr(run.train_data, "load_state_dict", None)):
+            run.train_data.load_state_dict(progress["data"])  # type: ignore[attr-defined]
     except (KeyError, TypeError, ValueError) as err:
         raise UserError(f"'{path}' is damaged or incomplete ({err})") from None
     for name in RESUME_FIELDS:

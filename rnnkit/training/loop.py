@@ -166,6 +166,7 @@ def fit(
             run_dir=Path(run_dir) if run_dir else None,
             checkpoint_every=checkpoint_every,
             resume_hint=resume_hint,
+            train_data=train,
         )
         if resume:
             resume_from(run)

@@ -62,6 +62,7 @@ class TrainingRun:
     resume_hint: str | None  # how to resume, said when a signal stops training
     schedule: Schedule  # (epoch, config) -> learning rate
     callbacks: Sequence[object] = ()  # see rnnkit.training.callbacks
+    train_data: object = None  # checkpointed when it has state_dict/load_state_dict (JSON)
     stop: StopSignals = field(default_factory=StopSignals)
     state: LoopState = field(default_factory=LoopState)
     best: dict[str, Tensor] | None = None  # weights at the best validation loss
