@@ -200,3 +200,18 @@ def test_compare_data_flags_are_generated_with_help_and_reach_the_config(
     result = cli("compare", "--train-size", "-1", "--out", tmp_path / "bad")
     assert_one_line_error(result)
     assert "--train-size" in result.err and not (tmp_path / "bad").exists()
+
+
+def test_compare_on_an_exactly_periodic_series_is_one_line_not_a_traceback(
+    cli, tmp_path: Path
+) -> None:
+    """MASE has no scale when the training part repeats its season exactly."""
+    months = pd.date_range("2000-01-01", periods=96, freq="MS")
+    values = 10 + np.sin(np.arange(96) * 2 * np.pi / 12)
+    path = tmp_path / "periodic.csv"
+    pd.DataFrame({"month": months.strftime("%Y-%m-%d"), "y": values}).to_csv(path, index=False)
+    args = ["--cells", "rnn", "--seeds", "0", "--hidden-size", "4", "--epochs", "1"]
+    result = cli("compare", "--task", path, "--target", "y", "--time-col", "month", *args,
+                 "--out", tmp_path / "out")  # fmt: skip
+    assert_one_line_error(result)
+    assert "MASE is undefined" in result.err

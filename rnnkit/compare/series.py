@@ -70,6 +70,11 @@ def series_run(
     forecaster.fit(task.frame, target=task.target, time_col=task.time_col, test_size=TEST_SIZE)
     seconds = time.perf_counter() - start
     scores = forecaster.evaluate(task.frame, test_size=TEST_SIZE)
+    if scores["model"]["mase"] is None:  # the training part repeats its season exactly
+        raise UserError(
+            f"MASE is undefined on '{task.name}': its training part repeats itself exactly "
+            "(no seasonal change to scale by); compare cells on a series with some variation"
+        )
     if task.baseline != task.baseline:  # NaN: the first run sets the baseline
         task.baseline = float(scores["seasonal_naive"]["mase"])
     history = forecaster.history
