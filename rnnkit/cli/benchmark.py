@@ -47,11 +47,13 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, ForecasterConfig())
     config.device = args.device
     config.check()
-    read_m4(args.data_dir, args.subset)  # a bad folder fails before the run folder is made
+    train, test = read_m4(args.data_dir, args.subset)  # a bad folder fails before --out is made
     out = prepare_run_dir(Path(args.out), overwrite=args.overwrite)
-    changed = {k: v for k, v in config.options().items() if v != ForecasterConfig().options()[k]}
+    defaults = ForecasterConfig().options()
+    changed = {k: v for k, v in config.options().items() if v != defaults[k]}
     summary = run_m4_benchmark(
-        args.data_dir,
+        train,
+        test,
         args.subset,
         out,
         seeds=args.seeds,

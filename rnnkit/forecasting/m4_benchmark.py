@@ -21,7 +21,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from rnnkit.forecasting.forecaster import Forecaster
-from rnnkit.forecasting.m4 import baseline_table, published_table, read_m4, score_m4, subset_info
+from rnnkit.forecasting.m4 import baseline_table, published_table, score_m4, subset_info
 from rnnkit.plots import plot_m4_examples
 from rnnkit.runs import write_json
 
@@ -70,7 +70,8 @@ def run_seed(
 
 
 def run_m4_benchmark(
-    data_dir: str | Path,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
     subset: str,
     out: str | Path,
     *,
@@ -78,14 +79,14 @@ def run_m4_benchmark(
     options: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Run the benchmark into the folder ``out`` (which must exist); returns the summary.
+    """Run the benchmark on ``read_m4``'s frames into the folder ``out`` (which must exist);
+    returns the summary.
 
     Writes ``forecasts_seed{S}.csv``, ``per_series.csv`` (first seed, worst sMAPE first),
     ``metrics.json``, ``table.md`` and ``examples.png``.
     """
     out = Path(out)
     info = subset_info(subset)
-    train, test = read_m4(data_dir, subset)
     runs: list[dict[str, Any]] = []
     first: tuple[pd.DataFrame, pd.DataFrame] | None = None
     for seed in tqdm(list(seeds), desc=f"M4 {info.name}", unit="seed", disable=not progress):
