@@ -14,18 +14,19 @@ from rnnkit.models import ModelConfig, resolve_backend
 from rnnkit.training import TrainConfig
 
 STRATEGIES = ("direct", "recursive")
-MODELS = ("patch", "classic")
+MODELS = ("patch", "classic", "esrnn")
 AUTO_STEPS = 450  # optimiser steps aimed at when epochs is None (AirPassengers: 150 epochs)
 # lr, batch_size and patience left None (not asked for) take the model's values, here; the
 # patch model's batch size comes from the data (recipe.budget: up to 256)
 MODEL_TRAIN = {
     "classic": {"lr": 3e-3, "batch_size": 32, "patience": 0},
     "patch": {"lr": 2e-3, "patience": 6},
+    "esrnn": {"lr": 2e-3, "patience": 6},  # the patch model's recipe (esrnn_training.py)
 }
 TRAIN_HELPS = {
     "epochs": "maximum epochs (default: classic about 450 optimiser steps, 5 to 150 epochs; "
-    "patch: from the data's size)",
-    "lr": "peak learning rate (default: classic 3e-3, patch 2e-3)",
+    "patch, esrnn: from the data's size)",
+    "lr": "peak learning rate (default: classic 3e-3, patch and esrnn 2e-3)",
     "batch_size": "examples per optimiser step (default: classic 32, patch from the data's "
     "size, 16 to 256)",
     "patience": "early stopping: epochs without validation improvement, 0 disables (default: "
@@ -41,7 +42,8 @@ class ForecastSettings:
     model: str = option(
         "patch",
         "patch: patched recurrent net residual on seasonal naive (docs/forecasting.md); "
-        "classic: one recurrent stack and a linear head",
+        "classic: one recurrent stack and a linear head; esrnn: per-series learned exponential "
+        "smoothing (level, seasonality) around the patch network (ES-RNN style)",
         choices=MODELS,
     )
     window: int | None = option(
@@ -123,8 +125,10 @@ class ForecasterConfig:
             raise unknown("likelihood", str(forecast.likelihood), ["gaussian", "quantile"])
         if forecast.model not in MODELS:
             raise unknown("model", forecast.model, MODELS)
-        if forecast.model == "patch" and forecast.strategy != "direct":
-            raise UserError("the patch model has no --strategy recursive; use --model classic")
+        if forecast.model != "classic" and forecast.strategy != "direct":
+            raise UserError(
+                f"the {forecast.model} model has no --strategy recursive; use --model classic"
+            )
         if forecast.transform not in TRANSFORMS:
             raise unknown("transform", forecast.transform, TRANSFORMS)
         if forecast.window_norm not in WINDOW_NORMS:
@@ -161,12 +165,13 @@ class ForecasterConfig:
 
 
 def horizon_for_test(config: ForecasterConfig, test_size: int | float | None) -> ForecasterConfig:
-    """The patch model without ``--horizon`` forecasts a whole-number ``test_size`` (> 0) in
-    one call: its horizon becomes the test size (the CLI's ``--test-size`` and
-    ``Forecaster.fit(test_size=...)`` alike). Otherwise ``config`` as it is."""
+    """The patch (and esrnn) model without ``--horizon`` forecasts a whole-number
+    ``test_size`` (> 0) in one call: its horizon becomes the test size (the CLI's
+    ``--test-size`` and ``Forecaster.fit(test_size=...)`` alike). Otherwise ``config`` as it
+    is."""
     settings = config.forecast
     whole = isinstance(test_size, int) and not isinstance(test_size, bool) and test_size > 0
-    if settings.model != "patch" or settings.horizon is not None or not whole:
+    if settings.model == "classic" or settings.horizon is not None or not whole:
         return config
     return override(config, {"horizon": test_size})
 

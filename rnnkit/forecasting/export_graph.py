@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.errors import UserError
+from rnnkit.forecasting.esrnn import ESRNNModule
 from rnnkit.forecasting.frames import OUTPUT_COLUMNS
 from rnnkit.forecasting.module import ForecastModule
 from rnnkit.forecasting.patch import PatchModule, PatchNetwork
@@ -37,7 +39,7 @@ class ForecastGraph(nn.Module):
 
     def __init__(
         self,
-        module: ForecastModule | PatchModule,
+        module: ForecastModule | PatchModule | ESRNNModule,
         steps: int,
         loc: Tensor | None,
         scale: Tensor | None,
@@ -81,7 +83,9 @@ def forecast_noise(fitted: Fitted, steps: int) -> Tensor | None:
     return noise.cpu()
 
 
-def exportable(module: ForecastModule | PatchModule) -> ForecastModule | PatchModule:
+def exportable(
+    module: ForecastModule | PatchModule | ESRNNModule,
+) -> ForecastModule | PatchModule:
     """A copy whose recurrences export as plain graph ops.
 
     rnnkit's RNN/LSTM/GRU hold torch.nn-identical parameters, so their weights go into the
@@ -90,6 +94,11 @@ def exportable(module: ForecastModule | PatchModule) -> ForecastModule | PatchMo
     (ONNX has no logcumsumexp). The layer-norm cells are traced as they are. A patch model's
     members (inputs: hidden_size patch embeddings) are converted one by one.
     """
+    if isinstance(module, ESRNNModule):  # docs/forecasting.md, "The ES-RNN hybrid"
+        raise UserError(
+            "--model esrnn cannot be exported yet (its per-series smoothing coefficients are "
+            "looked up by series id); export a --model patch or classic run"
+        )
     module = copy.deepcopy(module)
     if isinstance(module, PatchModule):
         for member in module.members:

@@ -12,6 +12,7 @@ import torch
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.context import Context
+from rnnkit.forecasting.esrnn import ESRNNModule
 from rnnkit.forecasting.frames import Columns
 from rnnkit.forecasting.module import ForecastModule
 from rnnkit.forecasting.patch import PatchModule
@@ -22,7 +23,7 @@ class Fitted:
     """A fitted forecaster's parts (``Forecaster.fitted()``)."""
 
     config: ForecasterConfig  # the options it was built with
-    module: ForecastModule | PatchModule  # the trained network
+    module: ForecastModule | PatchModule | ESRNNModule  # the trained network
     columns: Columns  # target, time, id and covariate columns it was fitted on
     shape: Shape  # window, horizon and season, resolved from the data
     scaler: SeriesScaler  # per-series scaling fitted on the training part

@@ -25,6 +25,8 @@ from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import backtest
 from rnnkit.forecasting.config import ForecasterConfig, Shape, horizon_for_test
 from rnnkit.forecasting.context import Context, build_context
+from rnnkit.forecasting.esrnn import ESRNNModule, series_rows
+from rnnkit.forecasting.esrnn_training import fit_esrnn
 from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.export import export_forecaster
 from rnnkit.forecasting.fitted import Fitted, Holdout
@@ -58,7 +60,7 @@ class Forecaster:
         self.freq: str | None = None
         self.shape: Shape | None = None
         self.scaler: SeriesScaler | None = None
-        self.module: ForecastModule | PatchModule | None = None
+        self.module: ForecastModule | PatchModule | ESRNNModule | None = None
         self.ids: list[str] = []
         self.history: History | None = None
         self.context: Context | None = None
@@ -110,7 +112,8 @@ class Forecaster:
         config = self.config
         self.columns, self.freq, self.ids = columns, series.freq, [str(i) for i in series.ids]
         self.device = resolve_device(config.device)
-        fit_model = fit_patch if config.forecast.model == "patch" else fit_classic
+        fits = {"patch": fit_patch, "esrnn": fit_esrnn, "classic": fit_classic}
+        fit_model: Any = fits[config.forecast.model]
         self.module, self.shape, self.scaler, self.history = fit_model(
             series, lengths, config, self.device, **checkpointing
         )
@@ -151,7 +154,7 @@ class Forecaster:
 
     def _build_context(self, series: SeriesData, ends: np.ndarray) -> Context:
         assert self.shape is not None and self.scaler is not None
-        pad = isinstance(self.module, PatchModule)  # short histories are padded and masked
+        pad = not isinstance(self.module, ForecastModule)  # patch, esrnn: padded and masked
         window, scaler = self.shape.window, self.scaler
         return build_context(series, ends, window, scaler, self.ids, self.device, pad=pad)
 
@@ -173,10 +176,14 @@ class Forecaster:
         else:
             index = torch.tensor(rows, device=self.device)
             raw, loc, scale = context.raw[index], context.loc[index], context.scale[index]
-        parts = [
-            module(raw[i : i + chunk], loc[i : i + chunk], scale[i : i + chunk], steps, noise)
-            for i in range(0, raw.shape[0], chunk)
-        ]
+        rows_of = None  # the ES-RNN's per-series coefficients are indexed by series
+        if isinstance(module, ESRNNModule):
+            rows_of = series_rows(self.ids, [context.ids[r] for r in rows], self.device)
+        parts = []
+        for i in range(0, raw.shape[0], chunk):
+            part = slice(i, i + chunk)
+            extra = () if rows_of is None else (rows_of[part],)
+            parts.append(module(raw[part], loc[part], scale[part], steps, noise, *extra))
         out = parts[0] if len(parts) == 1 else torch.cat(parts)
         return out.cpu().numpy()  # (series, steps, K): the one transfer back
 

@@ -9,6 +9,7 @@ from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.context import Context
+from rnnkit.forecasting.esrnn import ESRNNConfig, ESRNNModule
 from rnnkit.forecasting.fitted import Fitted
 from rnnkit.forecasting.frames import Columns
 from rnnkit.forecasting.module import ForecastModule, NetworkConfig
@@ -55,9 +56,12 @@ def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
     forecaster.device = resolve_device(device or config.device)
     saved_network = meta.get("network")
     patch = isinstance(saved_network, dict) and saved_network.get("model") == "patch"
-    network: PatchConfig | NetworkConfig = (
+    esrnn = isinstance(saved_network, dict) and saved_network.get("model") == "esrnn"
+    network: PatchConfig | NetworkConfig | ESRNNConfig = (
         _build(PatchConfig, saved_network, "network config")
         if patch
+        else _build(ESRNNConfig, saved_network, "network config")
+        if esrnn
         else _build(NetworkConfig, saved_network, "network config")
     )
     forecaster.shape = _build(Shape, meta.get("shape"), "window/horizon")
@@ -73,6 +77,8 @@ def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
     with seeded(config.train.seed):
         if isinstance(network, PatchConfig):
             forecaster.module = PatchModule(network).to(forecaster.device)
+        elif isinstance(network, ESRNNConfig):
+            forecaster.module = ESRNNModule(network).to(forecaster.device)
         else:
             forecaster.module = ForecastModule(network).to(forecaster.device)
     return forecaster

@@ -1,0 +1,158 @@
+"""Training the ES-RNN hybrid (:mod:`.esrnn`) through :func:`rnnkit.training.fit`.
+
+The patch model's recipe throughout (:mod:`.patch_training`: layout, budget, sampled origins,
+validation on the end of each training history, Plateau, the top-5 checkpoint ensemble, resume);
+what differs is the window: the network's input length ``L`` from the layout, and a longer
+smoothing window (the median training history, between ``L`` and 1000 steps) that the
+exponential smoothing reads. Windows are *not* level-subtracted (the smoothing finds the level)
+and carry their series' row, which indexes the per-series smoothing coefficients.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnnkit.data.io import SeriesData
+from rnnkit.data.scaling import SeriesScaler
+from rnnkit.forecasting.config import ForecasterConfig, Shape
+from rnnkit.forecasting.esrnn import ESRNNConfig, ESRNNModule, ESRNNNetwork
+from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
+from rnnkit.forecasting.patch_callbacks import Plateau, TopCheckpoints
+from rnnkit.forecasting.patch_training import FixedWindows, Packed, SampledWindows, layout
+from rnnkit.forecasting.recipe import BATCH, MAX_INPUT, budget, patch_scaler
+from rnnkit.training import History, fit
+from rnnkit.training.seeding import seeded
+
+
+class SeriesWindows(Packed):
+    """Packed series whose windows keep their level and say which series they come from."""
+
+    def gather(
+        self, series: np.ndarray, origins: np.ndarray, window: int, horizon: int, patch: int = 0
+    ):
+        """u, mask (B, window), series (B,) and y (B, horizon); pads repeat the first value
+        (``patch`` is unused: no level is subtracted)."""
+        pos = origins[:, None] - window + np.arange(window)[None, :]
+        mask = (pos >= 0).astype(np.float32)
+        u = self.z[self.offsets[series][:, None] + np.maximum(pos, 0)]
+        ahead = self.offsets[series][:, None] + origins[:, None] + np.arange(horizon)[None, :]
+        as_tensor = torch.from_numpy
+        return (
+            as_tensor(np.ascontiguousarray(u, np.float32)),
+            as_tensor(mask),
+            as_tensor(series.astype(np.int64)),
+            as_tensor(np.ascontiguousarray(self.z[ahead], np.float32)),
+        )
+
+
+def smoothing_window(net_window: int, patch: int, lengths: np.ndarray) -> int:
+    """The median training history, at least the network's input and at most 1000 steps,
+    rounded up to whole patches."""
+    width = int(np.clip(np.median(lengths), net_window, max(net_window, MAX_INPUT)))
+    return -(-width // patch) * patch
+
+
+def _outputs(network: nn.Module, batch: tuple[Tensor, ...]) -> tuple[Tensor, Tensor]:
+    u, mask, series, y = batch
+    return network(u, mask, series), y
+
+
+def l1_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+    """Mean absolute error in the normalised space."""
+    out, y = _outputs(network, batch)
+    return (out - y).abs().mean()
+
+
+def pinball_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+    """Pinball loss of every quantile level."""
+    out, y = _outputs(network, batch)
+    error = y.unsqueeze(-1) - out  # (B, H, Q)
+    levels = torch.tensor(QUANTILES, device=error.device)
+    return torch.maximum(levels * error, (levels - 1) * error).mean()
+
+
+def gaussian_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+    """Gaussian negative log-likelihood (constant dropped)."""
+    out, y = _outputs(network, batch)  # (B, H, 2)
+    sigma = gaussian_sigma(out[..., 1])
+    return (torch.log(sigma) + 0.5 * ((y - out[..., 0]) / sigma) ** 2).mean()
+
+
+LOSSES = {None: l1_loss, "gaussian": gaussian_loss, "quantile": pinball_loss}
+
+
+def fit_esrnn(
+    series: SeriesData,
+    lengths: np.ndarray,
+    config: ForecasterConfig,
+    device: torch.device,
+    **checkpointing: Any,
+) -> tuple[ESRNNModule, Shape, SeriesScaler, History]:
+    """Train the ES-RNN hybrid on the first ``lengths[i]`` rows of every series."""
+    settings = config.forecast
+    lengths = np.asarray(lengths, np.int64)
+    lay = layout(series, lengths, config)
+    horizon, k, highs, lows = lay.horizon, lay.k, lay.highs, lay.lows
+    window = smoothing_window(lay.window, lay.patch, lengths)
+    scaler = patch_scaler(series.values, series.offsets, lengths)
+    owner = np.repeat(np.arange(len(lengths)), np.diff(series.offsets))
+    g = np.log(np.maximum(series.values[:, 0], 1e-6)) if scaler.log[0] else series.values[:, 0]
+    packed = SeriesWindows((g / scaler.scale[owner, 0]).astype(np.float32), series.offsets, lengths)
+    n = len(lengths)
+    v_series = np.repeat(np.arange(n), k)
+    v_origin = (lengths[:, None] - horizon - np.arange(k)[None, :]).reshape(-1)
+    keep = v_origin >= 1
+    val = FixedWindows(packed.gather(v_series[keep], v_origin[keep], window, horizon))
+    plan = budget(int((highs - lows + 1)[highs >= lows].sum()), config.train.batch_size or BATCH)
+    train_config = dataclasses.replace(
+        config.trained(),
+        epochs=config.train.epochs or plan.evaluations,
+        batch_size=plan.batch,
+        log_every=0,
+    )
+    size = plan.every * plan.batch
+    train = SampledWindows(packed, lows, highs, size, (window, horizon), config.train.seed)
+    model = config.model
+    es_config = ESRNNConfig(
+        cell=model.cell,
+        backend=model.backend,
+        hidden_size=model.hidden_size,
+        num_layers=model.num_layers,
+        dropout=model.dropout,
+        window=window,
+        net_window=lay.window,
+        horizon=horizon,
+        patch=lay.patch,
+        seasons=list(lay.usable),
+        series=n,
+        log=[bool(scaler.log[0]), False],
+        likelihood=settings.likelihood,
+    )
+    with seeded(config.train.seed):
+        network = ESRNNNetwork(es_config).to(device)
+    plateau = Plateau()
+    top = TopCheckpoints(plateau, checkpointing.get("run_dir"), checkpointing.get("resume", False))
+    history = fit(
+        network,
+        train,
+        val,
+        train_config,
+        loss_fn=LOSSES[settings.likelihood],
+        schedule=plateau,
+        callbacks=[plateau, top],
+        device=device,
+        desc="forecaster",
+        **checkpointing,
+    )
+    kept = top.kept or [(0.0, 0, network.state_dict())]
+    module = ESRNNModule(dataclasses.replace(es_config, members=len(kept))).to(device)
+    for member, (_, _, weights) in zip(module.members, kept, strict=True):
+        member.load_state_dict(weights)
+    usable, seasons = lay.usable, lay.seasons
+    season = settings.season or (usable[0] if usable else (seasons[0] if seasons else 1))
+    return module, Shape(window=window, horizon=horizon, season=season), scaler, history
