@@ -4,7 +4,9 @@ the inputs it refuses."""
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ import torch
 
 from rnnkit import Forecaster
 from rnnkit.errors import UserError
+from rnnkit.forecasting import esrnn_training
 from rnnkit.forecasting.esrnn import (
     ESRNNConfig,
     ESRNNModule,
@@ -20,6 +23,8 @@ from rnnkit.forecasting.esrnn import (
     ewm_weights,
     season_profile,
 )
+from rnnkit.training import TrainingInterrupted
+from rnnkit.training.checkpoint import read_checkpoint
 from tests.test_forecaster_learns import seasonal_series
 
 
@@ -39,10 +44,19 @@ def test_the_season_profile_of_repeated_cycles_is_the_cycle_minus_its_mean() -> 
     torch.testing.assert_close(season_profile(padded, mask, 4, torch.tensor([[0.9]])), profile)
 
 
+def test_a_linear_trend_does_not_leak_into_the_season_profile() -> None:
+    cycle = torch.tensor([1.0, 3.0, 2.0, 6.0])  # mean 3
+    v = (cycle.repeat(5) + 0.5 * torch.arange(20.0)).unsqueeze(0)  # a rise of 0.5 a step
+    profile = season_profile(v, torch.ones_like(v), 4, torch.tensor([[0.3]]))
+    torch.testing.assert_close(profile, torch.tensor([[-2.0, 0.0, -1.0, 3.0]]))
+
+
 def test_the_untrained_hybrid_forecasts_level_times_seasonality() -> None:
     """The network's output layer starts at zero, so an untrained hybrid forecasts its smoothed
     level plus seasonality: on a flat seasonal series (log space) that is the season itself."""
-    config = ESRNNConfig(window=48, net_window=24, horizon=18, patch=12, seasons=[12], series=2)
+    config = ESRNNConfig(
+        window=48, net_window=24, horizon=18, patch=12, seasons=[12], lags=[12], series=2
+    )
     cycle = torch.linspace(-1, 1, 12) ** 2
     u = (5.0 + cycle - cycle.mean()).repeat(4).unsqueeze(0).repeat(2, 1)  # (2, 48)
     out = ESRNNNetwork(config)(u, torch.ones_like(u), torch.tensor([0, -1]))
@@ -146,3 +160,38 @@ def test_cli_train_resume_predict_backtest_and_export(tmp_path: Path) -> None:
     backtest = ["backtest", "--data", str(path), *flags, "--folds", "2", "--test-size", "12"]
     assert main([*backtest, "--out", str(tmp_path / "bt")]) == 0
     assert main(["export", str(out), "--format", "torchscript"]) == 2
+
+
+def test_an_esrnn_fit_interrupted_mid_epoch_resumes_bit_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torch.set_num_threads(1)
+
+    def fitted(run_dir: Path | None = None, **checkpointing: Any) -> Forecaster:
+        model = Forecaster(model="esrnn", epochs=3)
+        frame = seasonal_series()
+        return model.fit(frame, target="value", time_col="date", run_dir=run_dir, **checkpointing)
+
+    reference = fitted()
+    calls = {"n": 0}
+    original = esrnn_training.l1_loss
+
+    def interrupting(network: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        if network.training:
+            calls["n"] += 1
+            if calls["n"] == 27:  # epoch 2 of 3 (20 steps each)
+                signal.raise_signal(signal.SIGINT)
+        return original(network, batch)
+
+    monkeypatch.setitem(esrnn_training.LOSSES, None, interrupting)
+    with pytest.raises(TrainingInterrupted):
+        fitted(tmp_path, checkpoint_every=4)
+    assert read_checkpoint(tmp_path)[1]["progress"]["step"] > 0  # stopped mid-epoch
+    monkeypatch.setitem(esrnn_training.LOSSES, None, original)
+    resumed = fitted(tmp_path, resume=True)
+    assert resumed.history is not None and reference.history is not None
+    assert [r.val_loss for r in resumed.history.records] == [
+        r.val_loss for r in reference.history.records
+    ]
+    a, b = resumed.module.state_dict(), reference.module.state_dict()  # type: ignore[union-attr]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -6,17 +6,18 @@ embeddings indexed by the series) run over a long window of the *normalised* ser
 every training value is positive, so level and seasonality are multiplicative; else divided by
 the mean |y|, additive):
 
-* **seasonality**, one profile per usable season, shortest first (hourly: 24 then 168, Smyl's
-  double seasonality): every whole cycle of the window, minus its own mean, is smoothed into
-  the profile with weight ``gamma`` (the last cycle counts most), starting from the mean profile
-  of all the window's cycles; the window is long (the median history, up to 1000 steps), so the
-  start is the seasonality of the whole series. Cycles touching the padding are skipped.
+* **seasonality**, one profile per smoothed season, shortest first (hourly: 24 then 168,
+  Smyl's double seasonality): every whole cycle of the window, minus its trend, is smoothed
+  into the profile with weight ``gamma`` (the last cycle counts most), starting from the mean
+  profile of all the window's cycles; the window is long (the median history, up to 1000
+  steps), so the start is the seasonality of the whole series. Cycles touching the padding are
+  skipped.
 * **level**: an exponentially weighted mean (``alpha``) of the deseasonalised window.
 
-The patch network of :mod:`.patch` (without lag features, output zero at the start) reads the
-last ``net_window`` steps of the deseasonalised window minus the level and emits the
-deseasonalised future minus the level: forecast = level + seasonality + network (log space:
-level x seasonality x network). Everything is one graph, trained jointly by the L1 loss.
+The patch network of :mod:`.patch` (lag features of every usable season, output zero at the
+start) reads the last ``net_window`` steps of the deseasonalised window minus the level and
+emits the deseasonalised future minus the level: forecast = level + seasonality + network (log
+space: level x seasonality x network). Everything is one graph, trained jointly by the L1 loss.
 
 Both smoothings are closed forms (weights ``alpha (1 - alpha)^age``), so a batch costs a few
 tensor operations, not a loop over time. A series the model was not fitted on (index -1) uses
@@ -53,6 +54,7 @@ class ESRNNConfig:
     horizon: int = 12
     patch: int = 12
     seasons: list[int] = field(default_factory=list)  # smoothed seasons, shortest first
+    lags: list[int] = field(default_factory=list)  # seasons whose naive forecast the net reads
     series: int = 1  # per-series coefficient rows (the fitted series, in order)
     members: int = 1  # networks averaged (the checkpoint ensemble)
     features: int = 2  # the target and its padding mask (the context's columns)
@@ -64,10 +66,11 @@ class ESRNNConfig:
         return {None: 1, "gaussian": 2}.get(self.likelihood, len(QUANTILES))
 
     def network(self) -> PatchConfig:
-        """The inner patch network: the deseasonalised window, no lag features, base 0."""
+        """The inner patch network: the deseasonalised window's last ``net_window`` steps,
+        with the seasonal naive of every lag season (the base: the patch's own season's)."""
         names = {f.name for f in dataclasses.fields(PatchConfig)} - {"model", "window", "seasons"}
         shared = {name: getattr(self, name) for name in names if name != "members"}
-        return PatchConfig(window=self.net_window, seasons=[], **shared)
+        return PatchConfig(window=self.net_window, seasons=list(self.lags), **shared)
 
 
 def _logit(p: float) -> float:
@@ -82,6 +85,21 @@ def ewm_weights(a: Tensor, length: int) -> Tensor:
     return torch.cat([w[:, :1] + (1 - a) ** length, w[:, 1:]], dim=1)
 
 
+def cycle_trend(cycles: Tensor, full: Tensor) -> Tensor:
+    """(B, C, m) cycles, (B, C) 1 where whole -> the trend through each: its mean plus the
+    slope between the neighbouring whole cycles' means. A cycle's own mean alone would leave a
+    growing series' within-cycle rise in the profile, a jump at every cycle boundary."""
+    m = cycles.shape[-1]
+    means = cycles.mean(-1)  # (B, C)
+    pair = full[:, 1:] * full[:, :-1]  # (B, C - 1) both neighbours whole
+    step = (means[:, 1:] - means[:, :-1]) * pair
+    total = nn.functional.pad(step, (1, 0)) + nn.functional.pad(step, (0, 1))
+    pairs = nn.functional.pad(pair, (1, 0)) + nn.functional.pad(pair, (0, 1))
+    slope = total / pairs.clamp_min(1) / m  # (B, C) per step
+    ramp = torch.arange(m, dtype=cycles.dtype, device=cycles.device) - (m - 1) / 2
+    return means.unsqueeze(-1) + slope.unsqueeze(-1) * ramp
+
+
 def season_profile(v: Tensor, mask: Tensor, m: int, g: Tensor) -> Tensor:
     """(B, W) values and mask, season ``m``, (B, 1) gamma -> (B, m) profile (mean 0), phase 0
     = the step after the window's end minus m (the cycles are aligned with the window's end)."""
@@ -89,7 +107,7 @@ def season_profile(v: Tensor, mask: Tensor, m: int, g: Tensor) -> Tensor:
     count = width // m
     cycles = v[:, width - count * m :].reshape(batch, count, m)  # (B, C, m)
     full = mask[:, width - count * m :].reshape(batch, count, m).amin(-1)  # (B, C) 1: no padding
-    shapes = cycles - cycles.mean(-1, keepdim=True)  # each cycle minus its own level
+    shapes = cycles - cycle_trend(cycles, full)  # (B, C, m)
     n = full.sum(1, keepdim=True)  # (B, 1) whole cycles
     start = (full.unsqueeze(-1) * shapes).sum(1) / n.clamp_min(1)  # (B, m) the mean cycle
     after = full.flip(1).cumsum(1).flip(1) - full  # (B, C) whole cycles after each one

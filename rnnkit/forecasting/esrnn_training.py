@@ -24,7 +24,7 @@ from rnnkit.forecasting.esrnn import ESRNNConfig, ESRNNModule, ESRNNNetwork
 from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
 from rnnkit.forecasting.patch_callbacks import Plateau, TopCheckpoints
 from rnnkit.forecasting.patch_training import FixedWindows, Packed, SampledWindows, layout
-from rnnkit.forecasting.recipe import BATCH, MAX_INPUT, budget, patch_scaler
+from rnnkit.forecasting.recipe import BATCH, MAX_INPUT, budget, frequency_key, patch_scaler
 from rnnkit.training import History, fit
 from rnnkit.training.seeding import seeded
 
@@ -48,6 +48,18 @@ class SeriesWindows(Packed):
             as_tensor(series.astype(np.int64)),
             as_tensor(np.ascontiguousarray(self.z[ahead], np.float32)),
         )
+
+
+# cycles that are not a whole number of steps (52.18 weeks a year, 365.24 days): the network
+# reads their seasonal naive, the smoothing does not model them (Smyl's weekly and daily
+# models were non-seasonal)
+NOT_SMOOTHED = {"W": (52,), "D": (365,)}
+
+
+def smoothed_seasons(freq: str | None, season: int | None, usable: tuple[int, ...]) -> list[int]:
+    """The usable seasons the exponential smoothing models (see :data:`NOT_SMOOTHED`)."""
+    skip = NOT_SMOOTHED.get(frequency_key(freq, season) or "", ())
+    return [m for m in usable if m not in skip]
 
 
 def smoothing_window(net_window: int, patch: int, lengths: np.ndarray) -> int:
@@ -128,7 +140,8 @@ def fit_esrnn(
         net_window=lay.window,
         horizon=horizon,
         patch=lay.patch,
-        seasons=list(lay.usable),
+        seasons=smoothed_seasons(series.freq, settings.season, lay.usable),
+        lags=list(lay.usable),
         series=n,
         log=[bool(scaler.log[0]), False],
         likelihood=settings.likelihood,
