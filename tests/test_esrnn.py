@@ -108,7 +108,7 @@ def test_save_and_load_give_identical_forecasts_and_export_is_refused(tmp_path: 
         loaded.export(tmp_path / "m.pt", format="torchscript")
 
 
-def test_a_model_json_whose_series_count_disagrees_with_the_weights_is_refused(
+def test_a_model_json_whose_network_is_malformed_is_refused(
     tmp_path: Path,
 ) -> None:
     model = Forecaster(model="esrnn", epochs=1).fit(
@@ -117,10 +117,12 @@ def test_a_model_json_whose_series_count_disagrees_with_the_weights_is_refused(
     model.save(tmp_path / "m")
     meta_path = tmp_path / "m" / "model.json"
     meta = json.loads(meta_path.read_text())
-    meta["network"]["series"] = 7
-    meta_path.write_text(json.dumps(meta))
-    with pytest.raises(UserError):
-        Forecaster.load(tmp_path / "m")
+    saved = dict(meta["network"])
+    for key, value in (("series", 7), ("series", "x"), ("seasons", ["x"]), ("net_window", 0)):
+        meta["network"] = {**saved, key: value}
+        meta_path.write_text(json.dumps(meta))
+        with pytest.raises(UserError):
+            Forecaster.load(tmp_path / "m")
 
 
 def test_options_the_hybrid_lacks_are_one_line_errors() -> None:

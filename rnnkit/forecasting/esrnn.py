@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from rnnkit.errors import UserError
 from rnnkit.forecasting.module import QUANTILES, from_unit, to_unit
 from rnnkit.forecasting.patch import PatchConfig, PatchNetwork, normal_quantiles
 
@@ -64,6 +65,22 @@ class ESRNNConfig:
     @property
     def outputs(self) -> int:
         return {None: 1, "gaussian": 2}.get(self.likelihood, len(QUANTILES))
+
+    def check(self) -> None:
+        """A UserError when the sizes cannot build the module (a hand-edited model.json)."""
+        sizes = ("window", "net_window", "horizon", "patch", "series", "members", "hidden_size")
+        lists = (self.seasons, self.lags)
+
+        def whole(value: object) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+        if (
+            not all(whole(getattr(self, name)) for name in sizes)
+            or not all(isinstance(x, list) and all(whole(m) for m in x) for x in lists)
+            or self.net_window > self.window
+            or self.net_window % self.patch
+        ):
+            raise UserError("the saved esrnn network description is malformed")
 
     def network(self) -> PatchConfig:
         """The inner patch network: the deseasonalised window's last ``net_window`` steps,
@@ -180,6 +197,7 @@ class ESRNNModule(nn.Module):
 
     def __init__(self, config: ESRNNConfig) -> None:
         super().__init__()
+        config.check()
         self.config = config
         self.members = nn.ModuleList(ESRNNNetwork(config) for _ in range(config.members))
         self.register_buffer("log", torch.tensor(config.log, dtype=torch.bool))
