@@ -197,3 +197,27 @@ def test_an_esrnn_fit_interrupted_mid_epoch_resumes_bit_exact(
     ]
     a, b = resumed.module.state_dict(), reference.module.state_dict()  # type: ignore[union-attr]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_patch_plus_esrnn_trains_both_members_and_forecasts_their_mean(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    frame = seasonal_series()
+    model = Forecaster(model="patch+esrnn", seed=0)
+    model.fit(frame, target="value", time_col="date", test_size=24)
+    scores = model.evaluate(frame, test_size=24)
+    assert scores["model"]["mase"] < 0.6 * scores["seasonal_naive"]["mase"], scores
+    module = model.module
+    assert isinstance(module, ESRNNModule) and module.config.partner
+    net = module.members[0]
+    assert isinstance(net, ESRNNNetwork) and net.partner is not None
+    # both members learned (a zero-initialised head that stayed zero has not)
+    for head in (net.net.head[-1], net.partner.head[-1]):
+        assert isinstance(head, torch.nn.Linear) and head.weight.abs().sum() > 0
+    u, mask = torch.randn(2, module.config.window), torch.ones(2, module.config.window)
+    own, other = net.both(u, mask, torch.tensor([0, -1]))
+    assert other is not None
+    torch.testing.assert_close(net(u, mask, torch.tensor([0, -1])), (own + other) / 2)
+    model.save(tmp_path / "m")
+    pd.testing.assert_frame_equal(model.predict(30), Forecaster.load(tmp_path / "m").predict(30))
+    with pytest.raises(UserError, match="point forecasts"):
+        Forecaster(model="patch+esrnn", likelihood="quantile")

@@ -14,7 +14,7 @@ from rnnkit.models import ModelConfig, resolve_backend
 from rnnkit.training import TrainConfig
 
 STRATEGIES = ("direct", "recursive")
-MODELS = ("patch", "classic", "esrnn")
+MODELS = ("patch", "classic", "esrnn", "patch+esrnn")
 AUTO_STEPS = 450  # optimiser steps aimed at when epochs is None (AirPassengers: 150 epochs)
 # lr, batch_size and patience left None (not asked for) take the model's values, here; the
 # patch model's batch size comes from the data (recipe.budget: up to 256)
@@ -22,6 +22,7 @@ MODEL_TRAIN = {
     "classic": {"lr": 3e-3, "batch_size": 32, "patience": 0},
     "patch": {"lr": 2e-3, "patience": 6},
     "esrnn": {"lr": 2e-3, "patience": 6},  # the patch model's recipe (esrnn_training.py)
+    "patch+esrnn": {"lr": 2e-3, "patience": 6},
 }
 TRAIN_HELPS = {
     "epochs": "maximum epochs (default: classic about 450 optimiser steps, 5 to 150 epochs; "
@@ -43,7 +44,8 @@ class ForecastSettings:
         "patch",
         "patch: patched recurrent net residual on seasonal naive (docs/forecasting.md); "
         "classic: one recurrent stack and a linear head; esrnn: per-series learned exponential "
-        "smoothing (level, seasonality) around the patch network (ES-RNN style)",
+        "smoothing (level, seasonality) around the patch network (ES-RNN style); patch+esrnn: "
+        "the mean of the two, trained side by side",
         choices=MODELS,
     )
     window: int | None = option(
@@ -129,6 +131,8 @@ class ForecasterConfig:
             raise UserError(
                 f"the {forecast.model} model has no --strategy recursive; use --model classic"
             )
+        if forecast.model == "patch+esrnn" and forecast.likelihood is not None:
+            raise UserError("--model patch+esrnn gives point forecasts; drop --likelihood")
         if forecast.transform not in TRANSFORMS:
             raise unknown("transform", forecast.transform, TRANSFORMS)
         if forecast.window_norm not in WINDOW_NORMS:

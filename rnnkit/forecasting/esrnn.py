@@ -61,6 +61,9 @@ class ESRNNConfig:
     features: int = 2  # the target and its padding mask (the context's columns)
     log: list[bool] = field(default_factory=lambda: [True, False])
     likelihood: str | None = None  # None, "gaussian" or "quantile", as the patch model
+    # --model patch+esrnn: a plain patch network trained alongside on its own loss (disjoint
+    # parameters, same batches); the forecast is the mean of the two (point forecasts only)
+    partner: bool = False
 
     @property
     def outputs(self) -> int:
@@ -144,6 +147,7 @@ class ESRNNNetwork(nn.Module):
         self.alpha = nn.Parameter(torch.full((n,), _logit(ALPHA0)))  # per-series level logit
         self.gamma = nn.Parameter(torch.full((n, k), _logit(GAMMA0)))  # per series and season
         self.net = PatchNetwork(config.network())
+        self.partner = PatchNetwork(config.network()) if config.partner else None
 
     def coefficients(self, series: Tensor) -> tuple[Tensor, Tensor]:
         """(B, 1) alpha and (B, seasons) gamma; index -1 (unseen) takes the mean logits."""
@@ -172,7 +176,8 @@ class ESRNNNetwork(nn.Module):
         level = (ewm_weights(a, width) * deseasonalised).sum(1, keepdim=True)  # (B, 1)
         return deseasonalised, level, future
 
-    def forward(self, u: Tensor, mask: Tensor, series: Tensor) -> Tensor:
+    def hybrid(self, u: Tensor, mask: Tensor, series: Tensor) -> Tensor:
+        """The hybrid's own forecast (normalised space)."""
         c = self.config
         deseasonalised, level, future = self.smooth(u, mask, series)
         x = deseasonalised[:, -c.net_window :] - level  # (B, L)
@@ -183,6 +188,21 @@ class ESRNNNetwork(nn.Module):
         if c.likelihood == "gaussian":  # the base shifts the mean, not the scale
             return torch.stack([base + out[..., 0], out[..., 1]], dim=-1)
         return base.unsqueeze(-1) + out
+
+    def both(self, u: Tensor, mask: Tensor, series: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The hybrid's forecast and the partner patch network's (None without one), which
+        reads the last ``net_window`` steps minus their last patch's mean, as the patch model."""
+        c = self.config
+        own = self.hybrid(u, mask, series)
+        if self.partner is None:
+            return own, None
+        x = u[:, -c.net_window :]
+        level = x[:, -c.patch :].mean(dim=1, keepdim=True)  # (B, 1)
+        return own, self.partner(x - level, mask[:, -c.net_window :]) + level
+
+    def forward(self, u: Tensor, mask: Tensor, series: Tensor) -> Tensor:
+        own, other = self.both(u, mask, series)
+        return own if other is None else (own + other) / 2
 
 
 class ESRNNModule(nn.Module):

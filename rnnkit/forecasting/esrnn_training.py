@@ -75,7 +75,12 @@ def _outputs(network: nn.Module, batch: tuple[Tensor, ...]) -> tuple[Tensor, Ten
 
 
 def l1_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
-    """Mean absolute error in the normalised space."""
+    """Mean absolute error in the normalised space. With a partner network (patch+esrnn)
+    each of the two is trained on its own error (the sum), and evaluated on their mean's."""
+    if network.training and getattr(network, "partner", None) is not None:
+        u, mask, series, y = batch
+        own, other = network.both(u, mask, series)  # type: ignore[operator]
+        return (own - y).abs().mean() + (other - y).abs().mean()
     out, y = _outputs(network, batch)
     return (out - y).abs().mean()
 
@@ -145,6 +150,7 @@ def fit_esrnn(
         series=n,
         log=[bool(scaler.log[0]), False],
         likelihood=settings.likelihood,
+        partner=settings.model == "patch+esrnn",
     )
     with seeded(config.train.seed):
         network = ESRNNNetwork(es_config).to(device)

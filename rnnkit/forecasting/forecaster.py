@@ -113,6 +113,7 @@ class Forecaster:
         self.columns, self.freq, self.ids = columns, series.freq, [str(i) for i in series.ids]
         self.device = resolve_device(config.device)
         fits = {"patch": fit_patch, "esrnn": fit_esrnn, "classic": fit_classic}
+        fits["patch+esrnn"] = fit_esrnn
         fit_model: Any = fits[config.forecast.model]
         self.module, self.shape, self.scaler, self.history = fit_model(
             series, lengths, config, self.device, **checkpointing
