@@ -27,7 +27,7 @@ MODEL_TRAIN = {
 TRAIN_HELPS = {
     "epochs": "maximum epochs (default: classic about 450 optimiser steps, 5 to 150 epochs; "
     "patch, esrnn: from the data's size)",
-    "lr": "peak learning rate (default: classic 3e-3, patch and esrnn 2e-3)",
+    "lr": "peak learning rate (default: classic 3e-3, patch 2e-3)",
     "batch_size": "examples per optimiser step (default: classic 32, patch from the data's "
     "size, 16 to 256)",
     "patience": "early stopping: epochs without validation improvement, 0 disables (default: "
