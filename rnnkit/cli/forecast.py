@@ -123,7 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
         hint=f"rnnkit train --resume {out}",
     )
     start = time.perf_counter()
-    forecaster.fit_series(data.series, data.columns, data.lengths, **saving)
+    forecaster.fit_series(data.series, data.columns, data.lengths, frame=data.frame, **saving)
     metrics = finish_run(forecaster, data, spec, test, out, time.perf_counter() - start)
     if writes_files():  # under torchrun, rank 0 alone reports
         if metrics["test"] is not None:
@@ -145,6 +145,12 @@ def register_predict(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sep", help="CSV separator (default: detected)")
     parser.add_argument("--steps", type=forecast_steps, required=True, help="steps to forecast")
     parser.add_argument("--ids", type=name_list, help="comma-separated series ids (default: all)")
+    parser.add_argument(
+        "--future",
+        metavar="FILE",
+        help="CSV/Parquet file of the known-future covariates over the forecast steps: the "
+        "time column, the id column (many series) and the covariates",
+    )
     parser.add_argument("--out", help="write the forecasts to this .csv or .parquet file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_device_flag(parser)
@@ -156,7 +162,8 @@ def run_predict(args: argparse.Namespace) -> int:
         raise UserError(f"{args.out} already exists; pass --overwrite to replace it")
     forecaster = Forecaster.load(args.run, device=args.device)
     data = load_table(args.data, sep=args.sep)[0] if args.data else None
-    table = forecaster.predict(args.steps, data=data, ids=args.ids)
+    future = load_table(args.future, sep=args.sep)[0] if args.future else None
+    table = forecaster.predict(args.steps, data=data, ids=args.ids, future=future)
     if args.out:
         write_table(table, args.out, overwrite=args.overwrite)
         print(f"wrote {len(table)} rows to {args.out}")

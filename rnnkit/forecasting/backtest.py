@@ -32,7 +32,9 @@ class Refittable(Protocol):
 
     def __init__(self, config: ForecasterConfig) -> None: ...
 
-    def fit_series(self, series: SeriesData, columns: Columns, lengths: np.ndarray) -> Any: ...
+    def fit_series(
+        self, series: SeriesData, columns: Columns, lengths: np.ndarray, *, frame: Any = None
+    ) -> Any: ...
 
     def holdout_series(
         self, series: SeriesData, ends: np.ndarray, n_test: np.ndarray
@@ -110,7 +112,7 @@ def backtest(
             )
         if refit or k == 0:
             model = type(forecaster)(config=config)
-            model.fit_series(series, columns, ends)
+            model.fit_series(series, columns, ends, frame=frame)
         held = model.holdout_series(series, ends, n_test)
         assert model.shape is not None
         scores = report(held.histories, held.truths, held.forecasts, model.shape.season)

@@ -72,9 +72,9 @@ def _position(times: pd.DatetimeIndex, part: str) -> np.ndarray:
         seconds = times.hour * 3600 + times.minute * 60 + times.second
         return np.asarray(seconds, np.float64) / 86400.0
     if part == "week":
-        return np.asarray(times.dayofweek, np.float64) / 7.0
+        return np.asarray(times.day_of_week, np.float64) / 7.0
     if part == "year":
-        return (np.asarray(times.dayofyear, np.float64) - 1.0) / 366.0
+        return (np.asarray(times.day_of_year, np.float64) - 1.0) / 366.0
     if part == "month":
         return (np.asarray(times.month, np.float64) - 1.0) / 12.0
     return (np.asarray(times.quarter, np.float64) - 1.0) / 4.0

@@ -106,10 +106,28 @@ class PatchNetwork(nn.Module):
             nn.ReLU(),
             nn.Linear(c.hidden_size, c.horizon * c.outputs),
         )
-        last = self.head[-1]
-        assert isinstance(last, nn.Linear)
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        zeroed = [self.head[-1]]
+        if self.known:
+            # one small MLP shared by every horizon step reads that step's known values, those
+            # of the step its base copies, and the state (H x the examples a per-step weight in
+            # the head gets); zero-initialised like the head
+            self.step = nn.Sequential(
+                nn.Linear(2 * self.known + c.hidden_size, c.hidden_size),
+                nn.ReLU(),
+                nn.Linear(c.hidden_size, c.outputs),
+            )
+            zeroed.append(self.step[-1])
+            base, window = c.base_season, c.window
+            source = (
+                naive_index(window, c.horizon, base)
+                if base
+                else torch.full((c.horizon,), window - 1)
+            )
+            self.register_buffer("source", source, persistent=False)
+        for layer in zeroed:
+            assert isinstance(layer, nn.Linear)
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     def naive(self, x: Tensor, season: int) -> Tensor:
         return x[:, getattr(self, f"lag{season}")]
@@ -128,20 +146,26 @@ class PatchNetwork(nn.Module):
         base = (
             self.naive(x, c.base_season) if c.base_season else torch.zeros_like(x[:, : c.horizon])
         )
-        features = [last_hidden(state, 1)] + [self.naive(x, m) - base for m in c.lags]
+        hidden = last_hidden(state, 1)  # (B, hidden)
+        features = [hidden] + [self.naive(x, m) - base for m in c.lags]
+        step = None
         if self.known:
             assert known is not None
-            features.append(known[:, c.window :].reshape(batch, -1))  # (B, H * C)
+            ahead = known[:, c.window :]  # (B, H, C)
+            features.append(ahead.reshape(batch, -1))  # (B, H * C)
+            each = [ahead, known[:, self.source], hidden.unsqueeze(1).expand(-1, c.horizon, -1)]
+            step = self.step(torch.cat(each, dim=-1))  # (B, H, outputs)
         if self.numeric or self.categorical:
             assert static is not None
             if self.numeric:
                 features.append(static[:, self.numeric])
             for j, embedding in zip(self.categorical, self.embeddings, strict=True):
                 features.append(embedding(static[:, j].long()))
-        out = self.head(torch.cat(features, dim=-1))
+        out = self.head(torch.cat(features, dim=-1)).reshape(batch, c.horizon, c.outputs)
+        if step is not None:
+            out = out + step
         if c.outputs == 1:
-            return base + out
-        out = out.reshape(batch, c.horizon, c.outputs)
+            return base + out[..., 0]
         if c.likelihood == "gaussian":  # the base shifts the mean, not the scale
             return torch.stack([base + out[..., 0], out[..., 1]], dim=-1)
         return base.unsqueeze(-1) + out
