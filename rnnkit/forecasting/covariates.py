@@ -61,14 +61,23 @@ def known_raw(series: SeriesData, spec: CovariateSpec) -> np.ndarray:
 
 def fit_known(series: SeriesData, lengths: np.ndarray, names: list[str], calendar: list[str]):
     """``(known names, loc, scale)``: mean and std of each user column over the training rows
-    (the first ``lengths[i]`` of every series) only; calendar features are used as they are."""
+    (the first ``lengths[i]`` of every series) only; 0/1 columns and calendar features are
+    used as they are (a flag rare in training would otherwise become a huge input)."""
     n_user = len(names)
     first = np.asarray(series.offsets[:-1], np.int64)
     rows = np.concatenate([np.arange(s, s + int(n)) for s, n in zip(first, lengths, strict=True)])
     user = series.values[rows][:, series.values.shape[1] - n_user :] if n_user else None
-    loc = [float(np.mean(user[:, j])) for j in range(n_user)] if user is not None else []
-    std = [float(np.std(user[:, j])) for j in range(n_user)] if user is not None else []
-    scale = [s if s > 1e-8 else 1.0 for s in std]
+    loc, scale = [], []
+    for j in range(n_user):
+        assert user is not None
+        column = user[:, j]
+        if np.isin(column, (0.0, 1.0)).all():  # a 0/1 flag (a law, a holiday) stays 0/1
+            loc.append(0.0)
+            scale.append(1.0)
+        else:
+            loc.append(float(np.mean(column)))
+            std = float(np.std(column))
+            scale.append(std if std > 1e-8 else 1.0)
     return names + calendar, loc + [0.0] * len(calendar), scale + [1.0] * len(calendar)
 
 

@@ -171,11 +171,13 @@ def covariate_specs(module: ForecastModule | PatchModule, window: int, steps: in
             f"known-future inputs, raw, over the window then the {steps} forecast steps: "
             f"{', '.join(spec.known)} (calendar: features of each row's timestamp)"
         )
-        out.append(tensor_spec("known", ["batch", window + steps, len(spec.known)], meaning))
+        known = tensor_spec("known", ["batch", window + steps, len(spec.known)], meaning)
+        out.append({**known, "columns": list(spec.known)})
     if spec.static:
         levels = "; ".join(
             f"{n}: index in {lv} ({len(lv)}: unknown)" if lv else f"{n}: raw number"
             for n, lv in zip(spec.static, spec.static_levels, strict=True)
         )
-        out.append(tensor_spec("static", ["batch", len(spec.static)], f"static: {levels}"))
+        static = tensor_spec("static", ["batch", len(spec.static)], f"static: {levels}")
+        out.append({**static, "columns": list(spec.static), "categories": spec.static_levels})
     return out

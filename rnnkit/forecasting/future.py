@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.data.io import SeriesData
+from rnnkit.data.timecol import parse_time
 from rnnkit.errors import UserError, closest
 from rnnkit.forecasting.calendar import calendar_features
 from rnnkit.forecasting.context import Context
@@ -106,19 +107,11 @@ def _user_future(table, names, id_col, time_col, series) -> np.ndarray:
 
 
 def _times(table: pd.DataFrame, time_col: str | None, keys: np.ndarray, source: str) -> pd.Index:
-    """The future table's time column; without one, step numbers counted per series from 1
-    after each series' end are not knowable, so rows count 0, 1, ... and match by order."""
+    """The future table's time column, read as the training table's is (dates or integer
+    steps); without one, rows count 0, 1, ... per series and match the steps by order."""
     if time_col is None:
-        counts = pd.Series(keys).groupby(keys).cumcount().to_numpy()
-        return pd.Index(counts)
-    column = table[time_col]
-    if pd.api.types.is_numeric_dtype(column):
-        return pd.Index(column.to_numpy())
-    parsed = pd.to_datetime(column, errors="coerce")
-    if parsed.isna().any():
-        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise UserError(f"{source}: time column '{time_col}' has no date at row {row + 2}")
-    return pd.DatetimeIndex(parsed)
+        return pd.Index(pd.Series(keys).groupby(keys).cumcount().to_numpy())
+    return pd.Index(parse_time(table[time_col], source))
 
 
 def covariate_inputs(

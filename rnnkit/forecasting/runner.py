@@ -85,7 +85,8 @@ def load_data(spec: DataSpec) -> tuple[pd.DataFrame, Columns, int | None]:
     if target is None:
         raise UserError(f"name the column to forecast in {spec.source}: --target COLUMN")
     time_col = spec.time_col or (info.time_col if info else None)
-    columns = Columns(target, time_col, list(spec.covariates), spec.id_col, spec.fill, spec.freq)
+    id_col = spec.id_col or (info.id_col if info else None)
+    columns = Columns(target, time_col, list(spec.covariates), id_col, spec.fill, spec.freq)
     columns.future_covariates = list(spec.future_covariates)
     columns.static_covariates = list(spec.static_covariates)
     return frame, columns, (info.season if info else None)
