@@ -183,6 +183,26 @@ def test_which_data_gets_calendar_features() -> None:
     assert calendar_names("auto", None) == [] and calendar_names("on", None) == []  # integer
     assert calendar_names("auto", "MS") == [] and calendar_names("off", "D") == []
     assert calendar_names("on", "MS") == ["calendar:month_sin", "calendar:month_cos"]
-    assert len(calendar_names("auto", "h")) == 5 and calendar_names("on", "YS") == []
+    assert calendar_names("auto", "h") == [] and len(calendar_names("on", "h")) == 5
+    assert calendar_names("on", "YS") == [] and len(calendar_names("auto", "D")) == 5
     with pytest.raises(UserError, match="calendar"):
         calendar_names("sometimes", "D")
+
+
+def test_a_past_covariate_after_the_cut_changes_nothing(table: pd.DataFrame) -> None:
+    """The classic model's past covariates: values after the cut (target and covariate) never
+    reach the fit, the scaling or the held-out forecasts."""
+    one = table[table["store"] == "s0"].drop(columns=["store", "region", "size"])
+    corrupt = one.copy()
+    corrupt.iloc[-14:, corrupt.columns.get_loc("promo")] = 1e6
+    corrupt.iloc[-14:, corrupt.columns.get_loc("sales")] = -1e6
+    options = {"model": "classic", "seed": 0, "epochs": 2, "hidden_size": 8, "device": "cpu"}
+    fits = [
+        Forecaster(**options).fit(
+            f, target="sales", time_col="date", covariates=["promo"], test_size=14
+        )
+        for f in (one, corrupt)
+    ]
+    a, b = (f.holdout(one, test_size=14).forecasts[0] for f in fits)
+    np.testing.assert_array_equal(a, b)
+    assert fits[0].scaler.loc.tolist() == fits[1].scaler.loc.tolist()

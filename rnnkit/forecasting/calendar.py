@@ -21,7 +21,7 @@ from rnnkit.errors import unknown
 from rnnkit.forecasting.recipe import frequency_key
 
 CALENDAR_MODES = ("auto", "on", "off")
-AUTO_ON = ("H", "30min", "D")  # frequency keys whose calendar features auto switches on
+AUTO_ON = ("D",)  # frequency keys whose calendar features auto switches on (measured)
 PREFIX = "calendar:"  # calendar feature names among the known-future inputs
 
 _BY_KEY: dict[str, tuple[str, ...]] = {

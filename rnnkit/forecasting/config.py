@@ -78,7 +78,7 @@ class ForecastSettings:
     calendar: str = option(
         "auto",
         "calendar features of a datetime axis as known-future inputs (patch model): auto "
-        "(on for hourly, 30-minute and daily data, where they were measured to help), on, off",
+        "(on for daily data, where they were measured to help), on, off",
         choices=CALENDAR_MODES,
     )
     val_fraction: float = option(

@@ -99,7 +99,7 @@ def _user_future(table, names, id_col, time_col, series) -> np.ndarray:
             which = f"series '{name}'" if id_col else "the series"
             raise UserError(
                 f"{source}: {which} lacks {len(lacking)} of the {len(wanted)} forecast steps "
-                f"(first: {lacking[0]})"
+                f"(first: {_shown(lacking[0])})"
             )
         picked = found.to_numpy(np.int64)
         out[i] = np.stack([values[n][picked] for n in names], axis=1)
@@ -150,3 +150,10 @@ def predict_known(
     columns = fitted.columns
     pairs = [(context.ids[r], future_index(context.lasts[r], steps, fitted.freq)) for r in rows]
     return future_known(future, spec, columns.id_col, columns.time_col, pairs)
+
+
+def _shown(time: object) -> str:
+    """A timestamp as a user wrote it: the date alone at midnight."""
+    if isinstance(time, pd.Timestamp) and time == time.normalize():
+        return str(time.date())
+    return str(time)

@@ -85,6 +85,8 @@ class PatchNetwork(nn.Module):
     numbers or category indices (the head reads them, categories through embeddings).
     """
 
+    source: Tensor  # (horizon,) the input row each step's base copies (known-future MLP)
+
     def __init__(self, config: PatchConfig) -> None:
         super().__init__()
         self.config = config
