@@ -151,3 +151,35 @@ def test_bad_covariate_options_are_one_line_exit_2(made, cli, tmp_path: Path, fa
     assert not out.exists()
     if fault.startswith("classic-model"):
         assert "--model patch" in result.err
+
+
+DATA_FAULTS = {
+    "empty-future-covariate": ("--future-covariates", "promo", "promo"),
+    "empty-static-covariate": ("--static-covariates", "size", "size"),
+    "text-future-covariate": ("--future-covariates", "region", None),
+}
+
+
+@pytest.mark.parametrize("fault", list(DATA_FAULTS))
+def test_bad_covariate_values_in_the_training_file(made, cli, tmp_path: Path, fault: str) -> None:  # type: ignore[no-untyped-def]
+    flag, column, emptied = DATA_FAULTS[fault]
+    table = pd.read_csv(made[1])
+    if emptied is not None:
+        table.loc[5, emptied] = np.nan
+    data = tmp_path / "bad.csv"
+    table.to_csv(data, index=False)
+    before = hashlib.sha256(data.read_bytes()).hexdigest()
+    out = tmp_path / "run"
+    result = cli("train", "--data", data, *TRAIN, flag, column, *FAST, "--out", out)
+    assert_one_line_error(result)
+    assert not out.exists() and hashlib.sha256(data.read_bytes()).hexdigest() == before
+
+
+def test_backtest_reads_the_covariates(made, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "bt"
+    result = cli(
+        "backtest", "--data", made[1], *TRAIN, *COVARIATES, *FAST, "--folds", "2", "--out", out
+    )
+    assert result.code == 0, result.err
+    folds = json.loads((out / "backtest.json").read_text())["folds"]
+    assert len(folds) == 2 and all(np.isfinite(f["test"]["model"]["mase"]) for f in folds)

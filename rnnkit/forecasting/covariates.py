@@ -84,31 +84,33 @@ def fit_known(series: SeriesData, lengths: np.ndarray, names: list[str], calenda
 def static_columns(frame: pd.DataFrame, names: list[str], id_col: str | None, ids: list[str]):
     """Each static column's one value per series (in ``ids`` order); a column that varies
     within a series, or is empty, is a UserError."""
+    source = str(frame.attrs.get("rnnkit_source", "data"))
     missing = [n for n in names if n not in frame.columns]
     if missing:
-        raise UserError(
-            f"no static covariate column '{missing[0]}'{closest(missing[0], list(frame.columns))}"
-        )
+        near = closest(missing[0], list(frame.columns))
+        raise UserError(f"{source}: no static covariate column '{missing[0]}'{near}")
     keys = frame[id_col].astype(str) if id_col is not None else pd.Series("series", frame.index)
     out: dict[str, list[Any]] = {}
     for name in names:
         column = frame[name]
         if column.isna().any():
-            raise UserError(f"static covariate '{name}' has an empty value (row {_first(column)})")
+            raise UserError(
+                f"{source}: static covariate '{name}' has an empty value at row {_first(column)}"
+            )
         values = column.groupby(keys.to_numpy(), sort=False).unique()
         for key, distinct in values.items():
             if len(distinct) > 1:
                 shown = ", ".join(str(v) for v in distinct[:3])
                 raise UserError(
-                    f"static covariate '{name}' varies within series '{key}' ({shown}); a "
-                    "static covariate has one value per series"
+                    f"{source}: static covariate '{name}' varies within series '{key}' "
+                    f"({shown}); a static covariate has one value per series"
                 )
         out[name] = [values[i][0] for i in ids]
     return out
 
 
 def _first(column: pd.Series) -> int:
-    return int(np.flatnonzero(column.isna().to_numpy())[0]) + 2  # 1-based, after the header
+    return int(np.flatnonzero(column.isna().to_numpy())[0]) + 1  # 1-based, as the reader counts
 
 
 def fit_static(columns: dict[str, list[Any]]) -> tuple[list[float], list[float], list[list[str]]]:

@@ -77,7 +77,7 @@ def _user_future(table, names, id_col, time_col, series) -> np.ndarray:
             shown = table[name].iloc[bad[0]]
             raise UserError(
                 f"{source}: column '{name}' holds a non-numeric or empty value at row "
-                f"{bad[0] + 2} ('{shown}')"
+                f"{bad[0] + 1} ('{shown}')"
             )
         values[name] = numbers.to_numpy(np.float32)
     keys = table[id_col].astype(str).to_numpy() if id_col else np.full(len(table), "series")
