@@ -46,8 +46,17 @@ def test_tune_writes_the_trials_the_plot_and_the_summary(searched: Path) -> None
     assert (searched / "trials.png").stat().st_size > 0
     summary = json.loads((searched / "summary.json").read_text())
     search = summary["search"]
-    assert search["trials"] == 3 and search["best_value"] == done["val_mase"].min()
+    assert search["trials"] == 3 and search["search_best_value"] == done["val_mase"].min()
     assert search["defaults_value"] == first["val_mase"]
+    # the confirmation: trial 0 first, every candidate with 3 seeds, the lowest mean chosen
+    confirmed = summary["confirmation"]
+    assert confirmed[0]["trial"] == 0 and {c["trial"] for c in confirmed} == set(done["trial"])
+    for c in confirmed:
+        own = trials.set_index("trial").loc[c["trial"]]
+        assert len(c["values"]) == 3 and c["values"][0] == own["val_mase"]
+        assert c["mean"] == pytest.approx(sum(c["values"]) / 3) == own["seeds_mase"]
+        assert len(set(c["values"])) == 3  # other seeds, other fits
+    assert search["best_trial"] == min(confirmed, key=lambda c: c["mean"])["trial"]
     assert summary["fixed"] == {"epochs": 2, "hidden_size": 8}
     for name in ("best", "defaults"):
         scores = summary["test"][name]

@@ -105,3 +105,17 @@ def test_best_toml_reads_back_as_the_same_values() -> None:
     assert (
         toml_value(True) == "true" and tomllib.loads(f"x = {toml_value(math.pi)}")["x"] == math.pi
     )
+
+
+def test_the_choice_needs_every_seed() -> None:
+    from rnnkit.tune.confirm import Confirmed, chosen
+
+    results = [
+        Confirmed(0, [1.0, 1.1, 0.9]),  # the defaults: mean 1.0
+        Confirmed(4, [0.5, 2.0, 1.9]),  # won the search on a lucky seed: mean 1.47
+        Confirmed(7, [0.8, 0.7]),  # better, but the budget ended before its last seed
+        Confirmed(9, [0.9, math.nan, 0.8]),  # diverged with one seed
+    ]
+    assert chosen(results, search_best=4) == 0
+    assert chosen(results[1:], search_best=4) == 4
+    assert chosen([], search_best=4) == 4  # no confirmation: the search's best

@@ -88,8 +88,9 @@ def run_tune(args: argparse.Namespace) -> int:
         log_dir=args.log_dir,
         after_trial=lambda trials: write_trials(trials, out / "trials.csv", metric),
     )
-    write_trials(outcome.trials, out / "trials.csv", metric)
-    plot_trials(outcome.trials, out / "trials.png", metric=metric, title=f"{spec.name}: tune")
+    write_trials(outcome.trials, out / "trials.csv", metric, outcome.confirmed)
+    title = f"{spec.name}: tune"
+    plot_trials(outcome.trials, out / "trials.png", metric=metric, title=title, chosen=outcome.best)
     if test:
         outcome.test = final_fits(outcome, base, data, test, found.season, args.log_dir)
     result = summary(spec, settings, test, space.fixed, outcome)
@@ -97,7 +98,8 @@ def run_tune(args: argparse.Namespace) -> int:
     search = result["search"]
     comments = [
         f"rnnkit tune: trial {search['best_trial']} of {search['trials']}, validation "
-        f"{metric} {search['best_value']:.4g} (defaults: {_number(search['defaults_value'])})",
+        f"{metric} {search['best_value']:.4g} (defaults: {_number(search['defaults_value'])})"
+        + confirmation(outcome.confirmed, outcome.best.number),
         f"train it: rnnkit train --config {out / 'best.toml'}",
     ]
     write_best(out / "best.toml", best_toml(spec, test, outcome.options, comments))
@@ -125,6 +127,15 @@ def verdict(test: dict, metric: str) -> str:
     if best > defaults:
         line += ": the validation winner loses on the test part (few validation points are noisy)"
     return line
+
+
+def confirmation(confirmed: list, best: int) -> str:
+    """How the confirmation chose, for best.toml's first line."""
+    means = {c.trial: c.mean for c in confirmed if c.complete}
+    if best not in means:
+        return ""
+    defaults = f", defaults {means[0]:.4g}" if 0 in means and best != 0 else ""
+    return f"; mean over 3 seeds {means[best]:.4g}{defaults}"
 
 
 def _number(value: float | None) -> str:

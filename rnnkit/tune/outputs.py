@@ -34,8 +34,10 @@ PARAMS = (
 )  # the trial columns of trials.csv (empty where the option was fixed or does not apply)
 
 
-def trials_table(trials: Sequence[Any], metric: str) -> pd.DataFrame:
-    """One row per finished trial: its state, scores, length, options and how it ended."""
+def trials_table(trials: Sequence[Any], metric: str, confirmed: Sequence[Any] = ()) -> pd.DataFrame:
+    """One row per finished trial: its state, scores, length, options and how it ended (and,
+    for the candidates of the confirmation, the mean score over its seeds)."""
+    means = {c.trial: (c.mean if c.complete else None) for c in confirmed}
     rows = []
     for trial in trials:
         if not trial.state.is_finished():
@@ -46,6 +48,7 @@ def trials_table(trials: Sequence[Any], metric: str) -> pd.DataFrame:
             "trial": trial.number,
             "state": trial.state.name.lower(),
             "value": trial.value if trial.state.name == "COMPLETE" else None,
+            "confirmed": means.get(trial.number),
         }
         row.update({f"val_{name}": scores.get(name) for name in METRICS})
         row["epochs"] = attrs.get("epochs")
@@ -55,17 +58,19 @@ def trials_table(trials: Sequence[Any], metric: str) -> pd.DataFrame:
         row["note"] = attrs.get("note", "")
         rows.append(row)
     table = pd.DataFrame(rows, columns=_columns())
-    return table.rename(columns={"value": f"value_{metric}"})
+    return table.rename(columns={"value": f"value_{metric}", "confirmed": f"seeds_{metric}"})
 
 
 def _columns() -> list[str]:
     scores = [f"val_{name}" for name in METRICS]
-    return ["trial", "state", "value", *scores, "epochs", "seconds", *PARAMS, "note"]
+    return ["trial", "state", "value", "confirmed", *scores, "epochs", "seconds", *PARAMS, "note"]
 
 
-def write_trials(trials: Sequence[Any], path: Path, metric: str) -> None:
+def write_trials(
+    trials: Sequence[Any], path: Path, metric: str, confirmed: Sequence[Any] = ()
+) -> None:
     """``trials.csv``, replaced atomically (a search stopped half-way keeps its trials)."""
-    table = trials_table(trials, metric)
+    table = trials_table(trials, metric, confirmed)
     atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
 
@@ -129,11 +134,17 @@ def summary(
             "pruned": states.count("pruned"),
             "failed": states.count("fail"),
             "seconds": outcome.seconds,
-            "best_trial": outcome.best.number,
+            "search_best_trial": outcome.search_best.number,
+            "search_best_value": outcome.search_best.value,
+            "best_trial": outcome.best.number,  # the chosen one (best.toml)
             "best_value": outcome.best.value,
             "defaults_value": first.value if first.state.name == "COMPLETE" else None,
             "best_options": outcome.options,
         },
+        "confirmation": [
+            {"trial": c.trial, "values": c.values, "mean": c.mean if c.complete else None}
+            for c in outcome.confirmed
+        ],
         "test": outcome.test or None,
         "versions": environment(),
     }

@@ -25,7 +25,7 @@ from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, horizon_for_test
 from rnnkit.forecasting.frames import holdout_lengths
 from rnnkit.training.tensorboard import tensorboard_callbacks
-from rnnkit.tune.settings import TuneSettings
+from rnnkit.tune.settings import SEARCH_SHARE, TuneSettings
 from rnnkit.tune.space import Space, trial_config
 
 log = logging.getLogger(__name__)
@@ -82,9 +82,11 @@ class Outcome:
     """What the search found, and the final fits' test scores (None with no test part)."""
 
     trials: list[Any]  # Optuna FrozenTrials, in order
-    best: Any  # the best complete trial
+    best: Any  # the chosen trial (by the confirmation's mean, else the search's score)
+    search_best: Any  # the trial with the search's best single score
     seconds: float
-    options: dict[str, Any]  # the best configuration's options (fixed ones included)
+    options: dict[str, Any]  # the chosen configuration's options (fixed ones included)
+    confirmed: list[Any] = field(default_factory=list)  # confirm.Confirmed, per candidate
     test: dict[str, Any] = field(default_factory=dict)  # "best", "defaults" -> report
 
 
@@ -99,6 +101,7 @@ def run_search(
 ) -> Outcome:
     """Run the study on ``data`` (:class:`~rnnkit.tune.trials.SearchData`)."""
     optuna = require_optuna()
+    from rnnkit.tune.confirm import chosen, confirm
     from rnnkit.tune.pruner import FamilyMedianPruner
     from rnnkit.tune.trials import Objective
 
@@ -115,22 +118,27 @@ def run_search(
         study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
         study.enqueue_trial(space.defaults(base))
         start = time.monotonic()
-        deadline = start + settings.time_budget if settings.time_budget else None
+        budget = settings.time_budget
+        share = SEARCH_SHARE if settings.confirm else 1.0
+        searching = budget * share if budget else None
+        deadline = start + searching if searching else None
         objective = Objective(space, base, data, settings, deadline, log_dir)
         study.optimize(
-            objective,
-            n_trials=settings.trial_limit(),
-            timeout=settings.time_budget,
-            callbacks=[report],
+            objective, n_trials=settings.trial_limit(), timeout=searching, callbacks=[report]
         )
     finally:
         optuna.logging.set_verbosity(verbosity)
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     if not complete:
         raise UserError("no trial completed; give a longer --time-budget or more --trials")
-    best = study.best_trial
+    trials = study.trials
+    confirmed = []
+    if settings.confirm:
+        confirmed = confirm(trials, base, data, settings, start + budget if budget else None)
+    best = trials[chosen(confirmed, study.best_trial.number)]
     options = {**space.fixed, **best.user_attrs["options"]}
-    return Outcome(study.trials, best, time.monotonic() - start, options)
+    seconds = time.monotonic() - start
+    return Outcome(trials, best, study.best_trial, seconds, options, confirmed)
 
 
 def describe(trial: Any, trials: list[Any], metric: str) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnkit.config import option, positive_float, positive_int
+from rnnkit.config import non_negative_int, option, positive_float, positive_int
 
 METRICS = ("mase", "smape", "mape", "mae", "rmse")
 DEFAULT_TRIALS = 30  # without --trials and --time-budget
+SEARCH_SHARE = 0.7  # of a time budget, with confirmation: the rest confirms
 
 
 @dataclass
@@ -21,8 +22,8 @@ class TuneSettings:
     )
     time_budget: float | None = option(
         None,
-        "seconds of search at most: no trial starts after it, the trial under way stops (the "
-        "two final fits come after it)",
+        "seconds for the search and its confirmation: no trial starts after 70%% of it, the "
+        "confirmation stops at its end (the two final fits come after it)",
         type=positive_float,
     )
     val_size: int | None = option(
@@ -38,6 +39,12 @@ class TuneSettings:
         type=positive_int,
     )
     metric: str = option("mase", "validation score to minimise", choices=METRICS)
+    confirm: int = option(
+        3,
+        "score the N best trials and the defaults again with two more seeds and choose by the "
+        "mean of the three (0: choose by the search's single scores)",
+        type=non_negative_int,
+    )
     no_pruning: bool = option(False, "run every trial to its end (no pruning)")
 
     def trial_limit(self) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ class SearchData:
 class Reporter(Callback):
     """Reports each epoch's loss to the trial; prunes; stops at the deadline."""
 
-    def __init__(self, trial: optuna.Trial, deadline: float | None, prune: bool) -> None:
+    def __init__(self, trial: optuna.Trial | None, deadline: float | None, prune: bool) -> None:
         self.trial, self.deadline, self.prune = trial, deadline, prune
         self.epochs = 0
         self.reporting = True  # the first fold reports; the others only watch the clock
@@ -58,7 +59,7 @@ class Reporter(Callback):
             raise optuna.TrialPruned(BUDGET_NOTE)
 
     def on_epoch(self, run: TrainingRun, record: EpochRecord) -> None:
-        if not self.reporting:
+        if not self.reporting or self.trial is None:  # no trial: only the clock is watched
             return
         self.epochs = record.epoch
         loss = record.val_loss if record.val_loss is not None else record.train_loss
@@ -115,20 +116,16 @@ class Objective:
         start = time.perf_counter()
         try:
             params = self.space.suggest(trial)
-            per_fold = []
-            for k, (inner, n_val) in enumerate(data.folds):
-                config = trial_config(self.base, params, data.series, inner, data.val_size)
-                if k == 0:
-                    trial.set_user_attr("options", trial_options(params, config))
-                    trial.set_user_attr("family", family(config))
-                reporter.reporting = k == 0
-                callbacks: list[object] = [reporter] + ([logger] if logger and k == 0 else [])
-                per_fold.append(
-                    fit_and_score(
-                        config, data.series, data.columns, inner, n_val, data.season, callbacks
-                    )["model"]
-                )
-            scores = mean_scores(per_fold)
+            inner = data.folds[0][0]  # the latest fold's fitting part
+            config = trial_config(self.base, params, data.series, inner, data.val_size)
+            trial.set_user_attr("options", trial_options(params, config))
+            trial.set_user_attr("family", family(config))
+
+            def callbacks(k: int) -> list[object]:
+                reporter.reporting = k == 0  # the first fold reports and may be pruned
+                return [reporter] + ([logger] if logger and k == 0 else [])
+
+            scores = validate(self.base, params, data, callbacks)
         except optuna.TrialPruned as stop:
             trial.set_user_attr("note", str(stop))
             raise
@@ -158,6 +155,24 @@ def trial_options(params: dict[str, Any], config: ForecasterConfig) -> dict[str,
     if params.get("window_factor", 1.0) != 1.0:
         options["window"] = config.forecast.window
     return options
+
+
+def validate(
+    base: ForecasterConfig,
+    params: dict[str, Any],
+    data: SearchData,
+    callbacks: Callable[[int], list[object]],
+) -> dict[str, float | None]:
+    """``base`` with a trial's values, fitted and scored in every fold (``callbacks(k)``: the
+    training callbacks of fold ``k``): each metric's mean over the folds."""
+    per_fold = []
+    for k, (inner, n_val) in enumerate(data.folds):
+        config = trial_config(base, params, data.series, inner, data.val_size)
+        scores = fit_and_score(
+            config, data.series, data.columns, inner, n_val, data.season, callbacks(k)
+        )
+        per_fold.append(scores["model"])
+    return mean_scores(per_fold)
 
 
 def mean_scores(per_fold: list[dict[str, Any]]) -> dict[str, float | None]:
