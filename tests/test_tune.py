@@ -120,6 +120,8 @@ def test_the_time_budget_stops_the_trial_under_way(cli, tmp_path: Path) -> None:
         (["--metric", "r2"], "invalid choice"),
         (["--test-size", "0"], "--val-size"),
         (["--val-size", "119"], "validation"),
+        (["--val-folds", "9"], "--val-folds"),
+        (["--confirm", "-1"], "integer >= 0"),
         (["--target", "nope"], "nope"),
         (["--model", "patch", "--strategy", "recursive"], "recursive"),
     ],

@@ -125,7 +125,7 @@ def verdict(test: dict, metric: str) -> str:
         return f"test {metric}: undefined"
     line = f"test {metric}: best configuration {best:.4g}, defaults {defaults:.4g}"
     if best > defaults:
-        line += ": the validation winner loses on the test part (few validation points are noisy)"
+        line += ": the validation winner loses on the test part"
     return line
 
 

@@ -50,10 +50,11 @@ def search_data(
     from rnnkit.tune.trials import SearchData  # needs optuna
 
     val_size: int | float | None = settings.val_size
-    if val_size is None:
+    if val_size is None:  # half the test size: trials fit on nearly what the final fit has
         if not test_size:
             raise UserError("with --test-size 0 give the validation points: --val-size N")
-        val_size = test_size
+        val_size = test_size / 2 if isinstance(test_size, float) else max(1, test_size // 2)
+    horizon = test_size or val_size  # trials are the final model (its horizon), on less data
     n_val = holdout_lengths(data.lengths, val_size)
     step = -(-n_val // 2)  # folds half a validation part apart
     folds = []
@@ -66,7 +67,7 @@ def search_data(
                 "points); use a smaller --val-size or fewer --val-folds"
             )
         try:
-            trial_config(base, space.defaults(base), data.series, inner, val_size)
+            trial_config(base, space.defaults(base), data.series, inner, horizon)
         except UserError as err:
             raise UserError(
                 f"validation fold {k + 1}, the training part cut {int(np.max(n_val + k * step))}"
@@ -74,7 +75,7 @@ def search_data(
             ) from None
         folds.append((inner, n_val))
     season = base.forecast.season or season_length(data.series.freq) or 1
-    return SearchData(data.series, data.columns, folds, val_size, season)
+    return SearchData(data.series, data.columns, folds, horizon, season)
 
 
 @dataclass

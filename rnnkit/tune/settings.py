@@ -22,14 +22,14 @@ class TuneSettings:
     )
     time_budget: float | None = option(
         None,
-        "seconds for the search and its confirmation: no trial starts after 70%% of it, the "
+        "seconds for the search and its confirmation: no trial starts after 70% of it, the "
         "confirmation stops at its end (the two final fits come after it)",
         type=positive_float,
     )
     val_size: int | None = option(
         None,
-        "validation points at the end of each series' training part (default: the test size; "
-        "a fractional test size takes that share of the training part)",
+        "validation points at the end of each series' training part (default: half the test "
+        "size; a fractional test size: half that share of the training part)",
         type=positive_int,
     )
     val_folds: int = option(

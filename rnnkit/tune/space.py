@@ -117,18 +117,29 @@ def trial_config(
     params: dict[str, Any],
     series: SeriesData,
     lengths: np.ndarray,
-    val_size: int | float,
+    horizon_size: int | float,
 ) -> ForecasterConfig:
     """``base`` with a trial's values, for fitting on the first ``lengths[i]`` points of each
-    series and forecasting ``val_size`` after them (the window factor becomes a window)."""
+    series (the window factor becomes a window); ``horizon_size`` is the test size of the
+    final fit, which the patch model takes as its horizon (a trial is the model the final fit
+    trains, on less data)."""
     options = {k: v for k, v in params.items() if k != "window_factor"}
-    config = horizon_for_test(override(base, options), val_size)
+    config = horizon_for_test(override(base, options), horizon_size)
     if params.get("window_factor", 1.0) != 1.0:
         config = override(
             config, {"window": scaled_window(config, params["window_factor"], series, lengths)}
         )
     config.check()
+    trainable(config, series, lengths)
     return config
+
+
+def trainable(config: ForecasterConfig, series: SeriesData, lengths: np.ndarray) -> None:
+    """A UserError (saying what is too short) unless ``config`` can train on the data."""
+    if config.forecast.model == "patch":
+        layout(series, lengths, config)
+    else:
+        resolve(config, season_length(series.freq), int(np.min(lengths)))
 
 
 def scaled_window(

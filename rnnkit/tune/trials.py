@@ -42,7 +42,7 @@ class SearchData:
     series: SeriesData
     columns: Columns
     folds: list[tuple[np.ndarray, np.ndarray]]  # (inner, n_val), each (series,): latest first
-    val_size: int | float  # the validation size asked for (the patch model's horizon)
+    horizon_size: int | float  # the final fit's test size: the patch model's horizon
     season: int  # the season of every MASE, the same for every trial
 
 
@@ -117,7 +117,7 @@ class Objective:
         try:
             params = self.space.suggest(trial)
             inner = data.folds[0][0]  # the latest fold's fitting part
-            config = trial_config(self.base, params, data.series, inner, data.val_size)
+            config = trial_config(self.base, params, data.series, inner, data.horizon_size)
             trial.set_user_attr("options", trial_options(params, config))
             trial.set_user_attr("family", family(config))
 
@@ -167,7 +167,7 @@ def validate(
     training callbacks of fold ``k``): each metric's mean over the folds."""
     per_fold = []
     for k, (inner, n_val) in enumerate(data.folds):
-        config = trial_config(base, params, data.series, inner, data.val_size)
+        config = trial_config(base, params, data.series, inner, data.horizon_size)
         scores = fit_and_score(
             config, data.series, data.columns, inner, n_val, data.season, callbacks(k)
         )
