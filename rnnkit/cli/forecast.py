@@ -21,6 +21,7 @@ from rnnkit.cli.common import (
     add_output_flags,
     add_resume_flag,
     forecast_steps,
+    log_callbacks,
     resume_dir,
 )
 from rnnkit.cli.forecast_flags import (
@@ -122,6 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
         every=args.checkpoint_every,
         hint=f"rnnkit train --resume {out}",
     )
+    saving["callbacks"] = log_callbacks(args)
     start = time.perf_counter()
     forecaster.fit_series(data.series, data.columns, data.lengths, frame=data.frame, **saving)
     metrics = finish_run(forecaster, data, spec, test, out, time.perf_counter() - start)
@@ -210,8 +212,11 @@ def run_backtest(args: argparse.Namespace) -> int:
     config = with_season(config, season)
     options = {"folds": args.folds, "step": args.step, "test_size": args.test_size}
     options["refit"] = args.refit
+    # --log-dir: one TensorBoard run per fold (DIR/fold-1, DIR/fold-2, ...)
+    logs = (lambda k: log_callbacks(args, f"fold-{k + 1}")) if args.log_dir else None
     # six calls to the optimiser step: backtest -> fit_series -> fit -> run_epoch -> train_step
-    result = backtest(Forecaster(config=config), frame, columns=columns, **options)
+    model = Forecaster(config=config)
+    result = backtest(model, frame, columns=columns, fold_callbacks=logs, **options)
     write_backtest(result, spec, config, out, **options)
     if not writes_files():  # under torchrun, rank 0 alone reports
         return 0

@@ -252,6 +252,7 @@ def fit_patch(
         network = PatchNetwork(patch_config).to(device)
     plateau = Plateau()
     top = TopCheckpoints(plateau, checkpointing.get("run_dir"), checkpointing.get("resume", False))
+    others = checkpointing.pop("callbacks", ())  # the caller's (e.g. TensorBoard), after ours
     history = fit(
         network,
         train,
@@ -259,7 +260,7 @@ def fit_patch(
         train_config,
         loss_fn=LOSSES[settings.likelihood],
         schedule=plateau,
-        callbacks=[plateau, top],
+        callbacks=[plateau, top, *others],
         device=device,
         desc="forecaster",
         **checkpointing,
