@@ -88,7 +88,8 @@ class ESRNNConfig:
     def network(self) -> PatchConfig:
         """The inner patch network: the deseasonalised window's last ``net_window`` steps,
         with the seasonal naive of every lag season (the base: the patch's own season's)."""
-        names = {f.name for f in dataclasses.fields(PatchConfig)} - {"model", "window", "seasons"}
+        names = {f.name for f in dataclasses.fields(PatchConfig)}
+        names -= {"model", "window", "seasons", "covariates"}
         shared = {name: getattr(self, name) for name in names if name != "members"}
         return PatchConfig(window=self.net_window, seasons=list(self.lags), **shared)
 

@@ -156,6 +156,7 @@ def fit_esrnn(
         network = ESRNNNetwork(es_config).to(device)
     plateau = Plateau()
     top = TopCheckpoints(plateau, checkpointing.get("run_dir"), checkpointing.get("resume", False))
+    others = checkpointing.pop("callbacks", ())  # the caller's (e.g. TensorBoard), after ours
     history = fit(
         network,
         train,
@@ -163,7 +164,7 @@ def fit_esrnn(
         train_config,
         loss_fn=LOSSES[settings.likelihood],
         schedule=plateau,
-        callbacks=[plateau, top],
+        callbacks=[plateau, top, *others],
         device=device,
         desc="forecaster",
         **checkpointing,
