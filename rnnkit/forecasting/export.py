@@ -103,15 +103,16 @@ def export_forecaster(
     if not per_series:  # one series: its statistics become constants of the graph
         loc, scale = torch.as_tensor(scaler.loc[:1]), torch.as_tensor(scaler.scale[:1])  # (1, F)
     noise = forecast_noise(fitted, int(steps))
-    graph = ForecastGraph(exportable(reference), int(steps), loc, scale, noise).eval()
+    calibration = None if fitted.calibration is None else copy.deepcopy(fitted.calibration).cpu()
+    graph = ForecastGraph(exportable(reference), int(steps), loc, scale, noise, calibration)
     meta = describe(fitted, int(steps), per_series, format)
-    check = ForecastGraph(reference, int(steps), loc, scale, noise).eval()
+    check = ForecastGraph(reference, int(steps), loc, scale, noise, calibration).eval()
     windows, locs, scales = context.raw.cpu(), context.loc.cpu(), context.scale.cpu()
     example = sample_inputs(windows, locs, scales, 2, per_series)
     probe = sample_inputs(windows, locs, scales, 3, per_series)  # another batch size
     target.parent.mkdir(parents=True, exist_ok=True)
     write = write_onnx if format == "onnx" else write_torchscript
-    atomic_write(target, lambda tmp: write(graph, example, probe, check, meta, tmp))
+    atomic_write(target, lambda tmp: write(graph.eval(), example, probe, check, meta, tmp))
     return target
 
 
@@ -136,7 +137,7 @@ def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str
             inputs.append(tensor_spec(name, ["batch", f], f"each row's series' scaling {name}"))
     outputs = [
         tensor_spec(name, ["batch", steps], "forecast in the target's units")
-        for name in output_names(module.config.likelihood)
+        for name in output_names(module.config.likelihood, fitted.calibration is not None)
     ]
     versions = environment()
     meta: dict[str, Any] = {
@@ -154,6 +155,7 @@ def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str
         "model": "patch" if patch else "classic",
         "strategy": fitted.config.forecast.strategy,
         "likelihood": module.config.likelihood,
+        "calibration": None if fitted.calibration is None else fitted.calibration.method,
         "cell": module.config.cell,
         "frequency": fitted.freq,
         "target": columns.target,

@@ -23,6 +23,7 @@ from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import backtest
+from rnnkit.forecasting.calibration import Calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape, horizon_for_test
 from rnnkit.forecasting.context import Context, build_context
 from rnnkit.forecasting.evaluation import report
@@ -62,6 +63,7 @@ class Forecaster:
         self.ids: list[str] = []
         self.history: History | None = None
         self.context: Context | None = None
+        self.calibration: Calibration | None = None  # the intervals' widths (None: the head's)
         self.device = torch.device("cpu")
 
     # --- fitting --------------------------------------------------------------------------
@@ -111,7 +113,7 @@ class Forecaster:
         self.columns, self.freq, self.ids = columns, series.freq, [str(i) for i in series.ids]
         self.device = resolve_device(config.device)
         fit_model = fit_patch if config.forecast.model == "patch" else fit_classic
-        self.module, self.shape, self.scaler, self.history = fit_model(
+        self.module, self.shape, self.scaler, self.history, self.calibration = fit_model(
             series, lengths, config, self.device, **checkpointing
         )
         self.context = self._build_context(series, lengths)
@@ -139,6 +141,7 @@ class Forecaster:
             self.freq,
             self.ids,
             self.device,
+            self.calibration,
         )
 
     def _context(self, data: Data, ends: np.ndarray | None = None) -> Context:
@@ -157,8 +160,9 @@ class Forecaster:
 
     @torch.inference_mode()
     def forecast_tensor(self, context: Context, rows: list[int], steps: int) -> np.ndarray:
-        """Module output for the context rows: (series, steps, K), K = 1 or 5, in raw units."""
-        module = self.fitted().module
+        """Module output for the context rows: (series, steps, K), K = 1 or 5, in raw units;
+        with a calibration, its 5 columns (lo_95, lo_80, forecast, hi_80, hi_95)."""
+        module, calibration = self.fitted().module, self.calibration
         module.eval()
         noise = None
         if module.config.likelihood == "gaussian" and module.blocks(steps) > 1:
@@ -173,10 +177,13 @@ class Forecaster:
         else:
             index = torch.tensor(rows, device=self.device)
             raw, loc, scale = context.raw[index], context.loc[index], context.scale[index]
-        parts = [
-            module(raw[i : i + chunk], loc[i : i + chunk], scale[i : i + chunk], steps, noise)
-            for i in range(0, raw.shape[0], chunk)
-        ]
+        parts = []
+        for i in range(0, raw.shape[0], chunk):
+            rows_loc, rows_scale = loc[i : i + chunk], scale[i : i + chunk]
+            part = module(raw[i : i + chunk], rows_loc, rows_scale, steps, noise)
+            if calibration is not None:
+                part = calibration(part, raw[i : i + chunk], rows_loc, rows_scale, module.log)
+            parts.append(part)
         out = parts[0] if len(parts) == 1 else torch.cat(parts)
         return out.cpu().numpy()  # (series, steps, K): the one transfer back
 
@@ -251,7 +258,9 @@ class Forecaster:
             raise UserError(f"'{folder}' already holds a model; pass overwrite=True")
         if is_main_process() and os.environ.get("RANK", "0") == "0":
             folder.mkdir(parents=True, exist_ok=True)
-            save_model(folder, fitted.module, describe(fitted, KIND))
+            meta = describe(fitted, KIND)
+            meta["calibration"] = None if self.calibration is None else self.calibration.to_dict()
+            save_model(folder, fitted.module, meta)
         return folder
 
     def export(
@@ -277,4 +286,7 @@ class Forecaster:
         forecaster = restore(cls, meta, device)
         assert forecaster.module is not None
         load_weights_into(forecaster.module, tensors, Path(path) / "model.safetensors")
+        forecaster.calibration = Calibration.from_dict(meta.get("calibration"))
+        if forecaster.calibration is not None:
+            forecaster.calibration.to(forecaster.device)
         return forecaster
