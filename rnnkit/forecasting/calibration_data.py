@@ -1,7 +1,9 @@
 """Out-of-sample forecasts at the end of the training part, for :mod:`.calibration`.
 
-* Patch model: its validation windows (the last H points of every training history; the
-  training targets end before them), forecast by the final checkpoint ensemble.
+* Patch model, 32 series or more: its validation windows (the last H points of every training
+  history; the training targets end before them), forecast by the final checkpoint ensemble.
+  Fewer series: a proxy fitted without the last points forecasts them (:func:`proxy_calibration`),
+  a second fit of the small data.
 * Classic model: with ``--val-fraction`` > 0, its validation windows (the last share of every
   series' windows). Without (the default), a second model with the same options and seed is
   trained on every series' windows but the last 20% (and the H - 1 windows before them, whose
@@ -12,12 +14,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
 from torch import Tensor
 
 from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
+from rnnkit.errors import UserError
 from rnnkit.forecasting.calibration import (
     Calibration,
     fit_calibration,
@@ -33,6 +40,7 @@ from rnnkit.training import fit
 from rnnkit.training.seeding import seeded
 
 CHUNK = 4096  # windows per forward pass
+CALIBRATION_WINDOWS = 36  # windows a patch proxy calibrates on, in all (few series)
 HELD_OUT = 0.2  # the classic model's calibration share of each series' windows
 
 
@@ -129,3 +137,41 @@ def classic_calibration(
         desc="calibration",
     )
     return classic_outputs(proxy, windows(held), lag)
+
+
+def proxy_calibration(
+    fit_patch: Callable[..., tuple[Any, ...]],
+    packed_series: Callable[..., Any],
+    series: SeriesData,
+    lengths: np.ndarray,
+    config: ForecasterConfig,
+    device: torch.device,
+    lay: Any,
+    season: int,
+) -> Calibration | None:
+    """The patch model with fewer than 32 series: calibrate on a proxy, the same options and
+    seed fitted (``fit_patch``) on every history but its last ``horizon + k - 1`` points,
+    forecasting those from k origins (:data:`CALIBRATION_WINDOWS` windows in all, at least
+    the validation origins ``lay.k``). The fitted model chose its checkpoints on its own
+    validation windows, so its errors there are optimistic, and with few series they are few.
+    None with 32 series or more (their validation windows serve) or when no proxy trains."""
+    if len(lengths) >= 32:
+        return None
+    proxy_config = dataclasses.replace(
+        config, forecast=dataclasses.replace(config.forecast, calibration="none")
+    )
+    for k in dict.fromkeys((max(lay.k, -(-CALIBRATION_WINDOWS // len(lengths))), lay.k)):
+        try:
+            proxy, _, scaler, _, _ = fit_patch(
+                series, lengths - (lay.horizon + k - 1), proxy_config, device
+            )
+        except UserError:  # the histories are too short to spare that many points
+            continue
+        c = proxy.config
+        rows = np.repeat(np.arange(len(lengths)), k)
+        origins = (lengths[:, None] - lay.horizon - np.arange(k)[None, :]).reshape(-1)
+        keep = origins >= c.patch
+        packed = packed_series(series, lengths, scaler)
+        windows = packed.gather(rows[keep], origins[keep], c.window, c.horizon, c.patch)
+        return patch_calibration(proxy, windows, season)
+    return None

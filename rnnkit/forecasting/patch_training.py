@@ -25,7 +25,7 @@ from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.calibration import Calibration
-from rnnkit.forecasting.calibration_data import patch_calibration
+from rnnkit.forecasting.calibration_data import patch_calibration, proxy_calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
 from rnnkit.forecasting.patch import PatchConfig, PatchModule, PatchNetwork
@@ -186,38 +186,6 @@ def packed_series(series: SeriesData, lengths: np.ndarray, scaler: SeriesScaler)
     return Packed((g / scaler.scale[owner, 0]).astype(np.float32), series.offsets, lengths)
 
 
-def calibrate(
-    series: SeriesData,
-    lengths: np.ndarray,
-    config: ForecasterConfig,
-    device: torch.device,
-    lay: Layout,
-    season: int,
-) -> Calibration | None:
-    """With fewer than 32 series (several validation origins per series), calibrate on a proxy:
-    the same options and seed fitted on every history but its validation block, forecasting
-    that block (the fitted model chose its checkpoints on it, so its own errors there are
-    optimistic). None: with 32 series or more (the validation windows serve), or when the
-    shortened histories cannot train the model."""
-    if lay.k == 1:
-        return None
-    shorter = lengths - (lay.horizon + lay.k - 1)
-    proxy_config = dataclasses.replace(
-        config, forecast=dataclasses.replace(config.forecast, calibration="none")
-    )
-    try:
-        proxy, _, scaler, _, _ = fit_patch(series, shorter, proxy_config, device)
-    except UserError:
-        return None
-    c = proxy.config
-    packed = packed_series(series, lengths, scaler)
-    rows = np.repeat(np.arange(len(lengths)), lay.k)
-    origins = (lengths[:, None] - lay.horizon - np.arange(lay.k)[None, :]).reshape(-1)
-    keep = origins >= 1
-    windows = packed.gather(rows[keep], origins[keep], c.window, c.horizon, c.patch)
-    return patch_calibration(proxy, windows, season)
-
-
 def fit_patch(
     series: SeriesData,
     lengths: np.ndarray,
@@ -226,7 +194,7 @@ def fit_patch(
     **checkpointing: Any,
 ) -> tuple[PatchModule, Shape, SeriesScaler, History, Calibration | None]:
     """Train the patch model on the first ``lengths[i]`` rows of every series; calibrate its
-    intervals on the validation windows (:mod:`.calibration`) unless ``calibration`` is "none"."""
+    intervals (:mod:`.calibration_data`) unless ``calibration`` is "none"."""
     settings = config.forecast
     lengths = np.asarray(lengths, np.int64)
     lay = layout(series, lengths, config)
@@ -286,7 +254,8 @@ def fit_patch(
     season = settings.season or (usable[0] if usable else (seasons[0] if seasons else 1))
     calibration = None
     if settings.calibration != "none":
-        calibration = calibrate(series, lengths, config, device, lay, season)
+        proxy = (fit_patch, packed_series)  # a proxy fit, for few series
+        calibration = proxy_calibration(*proxy, series, lengths, config, device, lay, season)
         calibration = calibration or patch_calibration(module, val.tensors, season)
     return (
         module,
