@@ -116,6 +116,8 @@ class Forecaster:
         self.module, self.shape, self.scaler, self.history, self.calibration = fit_model(
             series, lengths, config, self.device, **checkpointing
         )
+        if self.calibration is not None:
+            self.calibration.to(self.device)
         self.context = self._build_context(series, lengths)
         return self
 

@@ -96,9 +96,9 @@ class PatchNetwork(nn.Module):
             [x.reshape(batch, -1, c.patch), mask.reshape(batch, -1, c.patch)], dim=-1
         )
         _, state = self.rnn(torch.relu(self.inp(patches)))
-        base = (
-            self.naive(x, c.base_season) if c.base_season else torch.zeros_like(x[:, : c.horizon])
-        )
+        # no base season: the level (0); as wide as the horizon even when the window is shorter
+        zero = torch.zeros_like(x[:, :1]).repeat(1, c.horizon)
+        base = self.naive(x, c.base_season) if c.base_season else zero
         features = [last_hidden(state, 1)] + [self.naive(x, m) - base for m in c.lags]
         out = self.head(torch.cat(features, dim=-1))
         if c.outputs == 1:
