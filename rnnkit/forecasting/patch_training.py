@@ -255,8 +255,8 @@ def fit_patch(
     calibration = None
     if settings.calibration != "none":
         proxy = (fit_patch, packed_series)  # a proxy fit, for few series
-        calibration = proxy_calibration(*proxy, series, lengths, config, device, lay, season)
-        calibration = calibration or patch_calibration(module, val.tensors, season)
+        calibration = proxy_calibration(*proxy, series, lengths, config, device, lay)
+        calibration = calibration or patch_calibration(module, val.tensors, patch)
     return (
         module,
         Shape(window=window, horizon=horizon, season=season),
