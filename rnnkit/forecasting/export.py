@@ -135,10 +135,8 @@ def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str
     if per_series:
         for name in ("loc", "scale"):
             inputs.append(tensor_spec(name, ["batch", f], f"each row's series' scaling {name}"))
-    outputs = [
-        tensor_spec(name, ["batch", steps], "forecast in the target's units")
-        for name in output_names(module.config.likelihood, fitted.calibration is not None)
-    ]
+    names = output_names(module.config.likelihood, fitted.calibration is not None)
+    outputs = [tensor_spec(n, ["batch", steps], "forecast in the target's units") for n in names]
     versions = environment()
     meta: dict[str, Any] = {
         "format": "rnnkit-forecaster-export",
