@@ -9,9 +9,9 @@ intervals; a point model then has none), so "before" and "after" share every poi
   ``rnnkit benchmark m4`` scores it (MSIS and ACD of the 95% interval, coverage of both).
 
 Heads: ``point`` (the default), ``quantile``, ``gaussian``. Prints a table; writes
-benchmarks/results/intervals.json (or ``--out``).
+benchmarks/results/intervals.json (or ``--json``; ``--quick``: AirPassengers, the point head).
 Usage: python benchmarks/bench_intervals.py [--datasets airpassengers,...] [--heads point,...]
-    [--folds 3] [--m4-dir ../shared/data/m4 --subsets hourly,weekly] [--seed 0]
+    [--folds 3] [--m4-dir ../shared/data/m4 --subsets hourly,weekly] [--seed 0] [--quick]
 """
 
 from __future__ import annotations
@@ -147,13 +147,16 @@ def main() -> None:
     parser.add_argument("--m4-dir")
     parser.add_argument("--subsets", default="hourly,weekly")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(HERE / "results" / "intervals.json"))
+    parser.add_argument("--json", default=str(HERE / "results" / "intervals.json"))
+    parser.add_argument("--quick", action="store_true", help="AirPassengers, point head, 2 folds")
     args = parser.parse_args()
+    if args.quick:
+        args.datasets, args.heads, args.folds, args.m4_dir = "airpassengers", "point", 2, None
     torch.set_num_threads(1)
     datasets = [d for d in args.datasets.split(",") if d]
     subsets = [s for s in args.subsets.split(",") if s] if args.m4_dir else []
     results: dict[str, Any] = {"machine": platform.processor() or platform.machine()}
-    results["versions"], results["runs"] = environment(), []
+    results["versions"], results["runs"], results["rows"] = environment(), [], []
     lines = [
         "| data | head | 80% before | 95% before | MSIS before | 80% after | 95% after "
         "| MSIS after |",
@@ -163,10 +166,24 @@ def main() -> None:
 
     def record(name: str, row: dict[str, Any]) -> None:
         results["runs"].append(row)
+        after = row["after"] or {}
+        cov = after.get("coverage")
+        c80, c95 = (
+            (cov["80"], cov["95"]) if isinstance(cov, dict) else (after.get("coverage_80"), cov)
+        )
+        results["rows"].append(
+            {
+                "data": name,
+                "head": row["head"],
+                "cover 80": c80,
+                "cover 95": c95,
+                "msis": after.get("msis"),
+            }
+        )
         lines.append(f"| {name} | {row['head']} | {cell(row['before'])} | {cell(row['after'])} |")
         print(lines[-1], flush=True)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(results, indent=2, default=float) + "\n")
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2, default=float) + "\n")
 
     # the default head first everywhere, so that a cut-short run has the figures that matter
     for head in [h for h in args.heads.split(",") if h]:
@@ -183,7 +200,7 @@ def main() -> None:
         for subset in subsets[1:]:
             record(f"M4 {subset}", m4(args.m4_dir, subset, head, args.seed))
     print("\n".join(lines))
-    print(f"wrote {args.out}")
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":
