@@ -20,7 +20,8 @@ The conformal quantile of n scores at level 1 - alpha is the ceil((n + 1)(1 - al
 smallest. With at least :data:`MIN_PER_STEP` windows each step has its own quantile; with fewer
 (a single series) the steps are pooled: symmetric scores divided by a smooth, non-decreasing
 per-step spread first, the other two as they are. Beyond the horizon (forecasts fed back) the
-last additive width grows as sqrt(h / H); a scale factor stays the last step's.
+last width grows as sqrt(h / H) (a classic Gaussian model's scale factor stays the last
+step's: its sample paths widen on their own).
 
 :class:`Calibration` applies the widths to the module's raw output as plain tensor operations,
 so ``predict`` and the exported graph compute the same bounds.
@@ -151,12 +152,14 @@ class Calibration(nn.Module):
         self.register_buffer("widths", table)
 
     def step_widths(self, steps: int) -> Tensor:
-        """(steps, 2) widths: the table, then the last row grown as sqrt(h / H) (additive)."""
+        """(steps, 2) widths: the table, then the last row grown as sqrt(h / H)."""
         horizon = self.widths.shape[0]
         if steps <= horizon:
             return self.widths[:steps]
         h = torch.arange(horizon + 1, steps + 1, dtype=self.widths.dtype, device=self.widths.device)
-        growth = (h / horizon).sqrt() if self.method != "scaled" else torch.ones_like(h)
+        # a classic Gaussian's sample paths widen on their own; the patch model's (masked) not
+        grows = self.method != "scaled" or self.masked
+        growth = (h / horizon).sqrt() if grows else torch.ones_like(h)
         return torch.cat([self.widths, self.widths[-1:] * growth[:, None]])
 
     def forward(self, out: Tensor, raw: Tensor, loc: Tensor, scale: Tensor, log: Tensor) -> Tensor:
