@@ -46,17 +46,19 @@ HELD_OUT = 0.2  # the classic model's calibration share of each series' windows
 
 @torch.inference_mode()
 def patch_calibration(module: PatchModule, val: tuple[Tensor, ...], lag: int) -> Calibration:
-    """Calibrate on windows x, mask (N, W) and y (N, H), level-subtracted. ``lag``: of the
+    """Calibrate on windows x, mask (N, W) and y (N, H), level-subtracted (then any further
+    network inputs, as ``Packed.gather`` returns them). ``lag``: of the
     spread, the patch (the shortest season the model reads; M4 Weekly's MSIS with lag 1 / 4 /
     13 / 52: 19.4 / 16.7 / 18.7 / 36.8, docs/forecasting.md)."""
     module.eval()
     config, device = module.config, module.log.device
-    x, mask, y = val
+    x, mask, y, *inputs = val  # inputs: whatever else the networks read after (x, mask)
     spreads = window_spread(x, mask, lag).numpy()
     outs = []
     for i in range(0, x.shape[0], CHUNK):
         xi, mi = x[i : i + CHUNK].to(device), mask[i : i + CHUNK].to(device)
-        out = torch.stack([net(xi, mi) for net in module.members])  # (M, B, H[, K])
+        more = [t[i : i + CHUNK].to(device) for t in inputs]
+        out = torch.stack([net(xi, mi, *more) for net in module.members])  # (M, B, H[, K])
         out = normal_quantiles(out) if config.likelihood == "gaussian" else out.mean(0)
         out = torch.sort(out, dim=-1).values if config.outputs > 1 else out.unsqueeze(-1)
         outs.append(out.cpu())
