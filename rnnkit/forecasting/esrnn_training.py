@@ -109,7 +109,7 @@ def fit_esrnn(
     config: ForecasterConfig,
     device: torch.device,
     **checkpointing: Any,
-) -> tuple[ESRNNModule, Shape, SeriesScaler, History]:
+) -> tuple[ESRNNModule, Shape, SeriesScaler, History, None]:
     """Train the ES-RNN hybrid on the first ``lengths[i]`` rows of every series."""
     settings = config.forecast
     lengths = np.asarray(lengths, np.int64)
@@ -175,4 +175,5 @@ def fit_esrnn(
         member.load_state_dict(weights)
     usable, seasons = lay.usable, lay.seasons
     season = settings.season or (usable[0] if usable else (seasons[0] if seasons else 1))
-    return module, Shape(window=window, horizon=horizon, season=season), scaler, history
+    # no conformal calibration of the hybrid's intervals (yet): the model's own quantiles
+    return module, Shape(window=window, horizon=horizon, season=season), scaler, history, None
