@@ -22,10 +22,10 @@ from rnnkit.data.scaling import SeriesScaler
 from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.esrnn import ESRNNConfig, ESRNNModule, ESRNNNetwork
 from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
-from rnnkit.forecasting.patch_callbacks import Plateau, TopCheckpoints
+from rnnkit.forecasting.patch_callbacks import fit_ensemble
 from rnnkit.forecasting.patch_training import FixedWindows, Packed, SampledWindows, layout
 from rnnkit.forecasting.recipe import BATCH, MAX_INPUT, budget, frequency_key, patch_scaler
-from rnnkit.training import History, fit
+from rnnkit.training import History
 from rnnkit.training.seeding import seeded
 
 
@@ -154,24 +154,10 @@ def fit_esrnn(
     )
     with seeded(config.train.seed):
         network = ESRNNNetwork(es_config).to(device)
-    plateau = Plateau()
-    top = TopCheckpoints(plateau, checkpointing.get("run_dir"), checkpointing.get("resume", False))
-    others = checkpointing.pop("callbacks", ())  # the caller's (e.g. TensorBoard), after ours
-    history = fit(
-        network,
-        train,
-        val,
-        train_config,
-        loss_fn=LOSSES[settings.likelihood],
-        schedule=plateau,
-        callbacks=[plateau, top, *others],
-        device=device,
-        desc="forecaster",
-        **checkpointing,
-    )
-    kept = top.kept or [(0.0, 0, network.state_dict())]
+    loss_fn = LOSSES[settings.likelihood]
+    kept, history = fit_ensemble(network, train, val, train_config, loss_fn, device, checkpointing)
     module = ESRNNModule(dataclasses.replace(es_config, members=len(kept))).to(device)
-    for member, (_, _, weights) in zip(module.members, kept, strict=True):
+    for member, weights in zip(module.members, kept, strict=True):
         member.load_state_dict(weights)
     usable, seasons = lay.usable, lay.seasons
     season = settings.season or (usable[0] if usable else (seasons[0] if seasons else 1))

@@ -9,15 +9,16 @@ weights and history, so the resumed run ends as an uninterrupted one would.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from safetensors import safe_open
 from safetensors.torch import save_file
-from torch import Tensor
+from torch import Tensor, nn
 
 from rnnkit.runs import atomic_write
-from rnnkit.training import EpochRecord, History, TrainConfig, TrainingRun
+from rnnkit.training import EpochRecord, History, TrainConfig, TrainingRun, fit
 from rnnkit.training.checkpoint import checkpoint_path, read_checkpoint
 
 TOP_K = 5
@@ -90,3 +91,35 @@ class TopCheckpoints:
             meta = {"kept": json.dumps([[a, b] for a, b, _ in self.kept])}
             meta["halvings"], meta["epoch"] = str(self.plateau.halvings), str(self.epoch)
             atomic_write(self.path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+
+
+def fit_ensemble(
+    network: nn.Module,
+    train: Any,
+    val: Any,
+    config: TrainConfig,
+    loss_fn: Callable[..., Tensor],
+    device: Any,
+    checkpointing: dict[str, Any],
+) -> tuple[list[dict[str, Tensor]], History]:
+    """Train ``network`` with the plateau schedule (:class:`Plateau`) and keep the weights of
+    its best-validating checkpoints (:class:`TopCheckpoints`; the last weights when none
+    validated): the members of the ensemble the patch and ES-RNN models average.
+    ``checkpointing`` goes to :func:`rnnkit.training.fit`; its ``callbacks`` run after ours."""
+    plateau = Plateau()
+    top = TopCheckpoints(plateau, checkpointing.get("run_dir"), checkpointing.get("resume", False))
+    others = checkpointing.pop("callbacks", ())
+    history = fit(
+        network,
+        train,
+        val,
+        config,
+        loss_fn=loss_fn,
+        schedule=plateau,
+        callbacks=[plateau, top, *others],
+        device=device,
+        desc="forecaster",
+        **checkpointing,
+    )
+    kept = top.kept or [(0.0, 0, network.state_dict())]
+    return [weights for _, _, weights in kept], history

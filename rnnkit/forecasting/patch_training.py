@@ -36,7 +36,7 @@ from rnnkit.forecasting.covariates import (
 )
 from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
 from rnnkit.forecasting.patch import PatchConfig, PatchModule, PatchNetwork
-from rnnkit.forecasting.patch_callbacks import Plateau, TopCheckpoints
+from rnnkit.forecasting.patch_callbacks import fit_ensemble
 from rnnkit.forecasting.recipe import (
     BATCH,
     budget,
@@ -45,7 +45,7 @@ from rnnkit.forecasting.recipe import (
     seasons_and_patch,
     usable_seasons,
 )
-from rnnkit.training import History, fit
+from rnnkit.training import History
 from rnnkit.training.seeding import seeded
 
 
@@ -271,24 +271,10 @@ def fit_patch(
     )
     with seeded(config.train.seed):
         network = PatchNetwork(patch_config).to(device)
-    plateau = Plateau()
-    top = TopCheckpoints(plateau, checkpointing.get("run_dir"), checkpointing.get("resume", False))
-    others = checkpointing.pop("callbacks", ())  # the caller's (e.g. TensorBoard), after ours
-    history = fit(
-        network,
-        train,
-        val,
-        train_config,
-        loss_fn=LOSSES[settings.likelihood],
-        schedule=plateau,
-        callbacks=[plateau, top, *others],
-        device=device,
-        desc="forecaster",
-        **checkpointing,
-    )
-    kept = top.kept or [(0.0, 0, network.state_dict())]
+    loss_fn = LOSSES[settings.likelihood]
+    kept, history = fit_ensemble(network, train, val, train_config, loss_fn, device, checkpointing)
     module = PatchModule(dataclasses.replace(patch_config, members=len(kept))).to(device)
-    for member, (_, _, weights) in zip(module.members, kept, strict=True):
+    for member, weights in zip(module.members, kept, strict=True):
         member.load_state_dict(weights)
     season = settings.season or (usable[0] if usable else (seasons[0] if seasons else 1))
     calibration = None
