@@ -143,6 +143,22 @@ def test_the_quantile_hybrid_gives_ordered_intervals() -> None:
     assert (np.diff(out[columns].to_numpy(), axis=1) >= 0).all()
 
 
+def test_the_point_hybrid_is_calibrated_and_none_keeps_the_point_forecast() -> None:
+    torch.set_num_threads(1)
+    data = seasonal_series()
+    calibrated = Forecaster(model="esrnn", epochs=2, seed=0).fit(data, target="value")
+    out = calibrated.predict(30)
+    columns = ["lo_95", "lo_80", "forecast", "hi_80", "hi_95"]
+    assert (np.diff(out[columns].to_numpy(), axis=1) >= 0).all()
+    assert (out["hi_95"] - out["lo_95"] > 0).all()
+    plain = Forecaster(model="esrnn", epochs=2, seed=0, calibration="none").fit(
+        data, target="value"
+    )
+    bare = plain.predict(30)
+    assert list(bare.columns) == ["forecast"]
+    np.testing.assert_allclose(bare["forecast"], out["forecast"], rtol=1e-6)
+
+
 def test_cli_train_resume_predict_backtest_and_export(tmp_path: Path) -> None:
     from rnnkit.cli import main
 

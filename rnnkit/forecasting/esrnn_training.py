@@ -19,6 +19,8 @@ from torch import Tensor, nn
 
 from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
+from rnnkit.forecasting.calibration import Calibration
+from rnnkit.forecasting.calibration_data import patch_calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.esrnn import ESRNNConfig, ESRNNModule, ESRNNNetwork
 from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
@@ -109,7 +111,7 @@ def fit_esrnn(
     config: ForecasterConfig,
     device: torch.device,
     **checkpointing: Any,
-) -> tuple[ESRNNModule, Shape, SeriesScaler, History, None]:
+) -> tuple[ESRNNModule, Shape, SeriesScaler, History, Calibration | None]:
     """Train the ES-RNN hybrid on the first ``lengths[i]`` rows of every series."""
     settings = config.forecast
     lengths = np.asarray(lengths, np.int64)
@@ -161,5 +163,14 @@ def fit_esrnn(
         member.load_state_dict(weights)
     usable, seasons = lay.usable, lay.seasons
     season = settings.season or (usable[0] if usable else (seasons[0] if seasons else 1))
-    # no conformal calibration of the hybrid's intervals (yet): the model's own quantiles
-    return module, Shape(window=window, horizon=horizon, season=season), scaler, history, None
+    calibration = None
+    if settings.calibration != "none":  # on its own validation windows (no proxy fit)
+        u, mask, rows, y = val.tensors
+        calibration = patch_calibration(module, (u, mask, y, rows), lay.patch)  # type: ignore[arg-type]
+    return (
+        module,
+        Shape(window=window, horizon=horizon, season=season),
+        scaler,
+        history,
+        calibration,
+    )
