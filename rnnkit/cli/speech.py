@@ -147,6 +147,12 @@ def run_train(args: argparse.Namespace) -> int:
             "processor": platform.processor() or platform.machine(),
         },
     }
+    if recognizer.best_epoch_weights is not None:  # the model is a weight average: compare
+        averaged = {k: v.clone() for k, v in recognizer.model.state_dict().items()}
+        recognizer.model.load_state_dict(recognizer.best_epoch_weights)
+        metrics["test"]["best_epoch_weights"] = recognizer.evaluate(test)
+        metrics["validation"]["best_epoch_weights"] = recognizer.evaluate(val)
+        recognizer.model.load_state_dict(averaged)
     if config.beam:
         metrics["test"]["model_beam"] = {
             "beam_width": config.beam,

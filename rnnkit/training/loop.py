@@ -99,6 +99,9 @@ def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:
         _stop_if_asked(run)
         if run.checkpoint_every and state.step % run.checkpoint_every == 0:
             save(run)
+        if distributed.max_over_ranks(int(time.perf_counter() > run.deadline), run.context):
+            state.history.out_of_time = True  # the time budget is spent: every rank stops here
+            break
     total, count = distributed.all_reduce_sum([state.loss_sum, state.loss_count], run.context)
     return total / max(count, 1)
 
@@ -171,6 +174,8 @@ def fit(
         if resume:
             resume_from(run)
         run.train_model = compiled(distributed.wrap(model, run.context), config)
+        if config.max_minutes:
+            run.deadline = time.perf_counter() + 60 * config.max_minutes
         state, bar = run.state, _progress_bar(run, desc)
         with run.stop:
             for epoch in bar:
@@ -259,7 +264,7 @@ def _end_epoch(run: TrainingRun, bar: Any, record: EpochRecord, desc: str) -> bo
     _keep_best(run, record)
     # checkpoint, log, then stop once validation has not improved for `patience` epochs
     history = state.history
-    history.stopped_early = (
+    history.stopped_early = history.out_of_time or (
         bool(config.patience) and record.epoch - history.best_epoch >= config.patience
     )
     state.epoch, state.step = record.epoch, 0

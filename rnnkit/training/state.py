@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ class TrainingRun:
     stop: StopSignals = field(default_factory=StopSignals)
     state: LoopState = field(default_factory=LoopState)
     best: dict[str, Tensor] | None = None  # weights at the best validation loss
+    deadline: float = math.inf  # time.perf_counter() at which the time budget ends
     saved_at: str = ""  # the position of the last checkpoint written ("" before any)
 
 
