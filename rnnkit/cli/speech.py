@@ -72,6 +72,8 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
     helps = {
         "subsample": f"frames stacked into one recurrent step {BY_TASK['subsample']}",
         "epochs": f"maximum epochs {BY_TASK['epochs']}",
+        "average_epochs": "use the mean of the weights after each of the last N epochs (0: the "
+        f"weights of the epoch with the best validation loss) {BY_TASK['average_epochs']}",
         "patience": "early stopping: epochs without validation improvement, 0 disables "
         "(default: 0, the whole cosine schedule)",
         "dropout": "dropout between recurrent layers and before the head",

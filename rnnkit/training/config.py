@@ -51,8 +51,8 @@ class TrainConfig:
     )
     max_minutes: float = option(
         0.0,
-        "time budget: training stops after this many minutes (0: none); the epoch under way "
-        "ends at once and is validated, and the best weights are kept",
+        "time budget: training stops after this many minutes (0: none); the lr also decays "
+        "with the time spent, the epoch under way is validated and the best weights are kept",
         type=non_negative_float,
     )
     seed: int = option(0, "fixes every random source (initial weights, order, dropout)", type=int)
