@@ -21,6 +21,7 @@ EXPECTED_SERIES = {
     "co2": (1774, "1968-01-06", "2001-12-29"),
     "sunspots": (309, "1700-01-01", "2008-01-01"),
     "births": (3653, "1979-01-01", "1988-12-31"),
+    "seatbelts": (192, "1969-01-01", "1984-12-01"),  # rows of each of its series
 }
 
 
@@ -66,8 +67,18 @@ def test_bundled_folder_documents_every_file():
 @pytest.mark.parametrize("name", SERIES)
 def test_series_is_regular_and_complete(name):
     info = ds.DATASETS[name]
-    frame = ds.load_series(name)
-    assert list(frame.columns) == [info.time_col, info.target]
+    table = ds.load_series(name)
+    if info.id_col is None:
+        assert list(table.columns) == [info.time_col, info.target]
+        check_one_series(info, table)
+        return
+    assert list(table.columns) == [info.time_col, info.id_col, info.target, *info.covariates]
+    for _, frame in table.groupby(info.id_col):
+        check_one_series(info, frame.reset_index(drop=True))
+
+
+def check_one_series(info: ds.DatasetInfo, frame: pd.DataFrame) -> None:
+    name = info.name
     times = frame[info.time_col]
     assert pd.api.types.is_datetime64_any_dtype(times)
     assert frame[info.target].dtype == np.float64
@@ -99,6 +110,26 @@ def test_other_series_spot_values():
     weekday = births["date"].dt.day_of_week
     # fewer births at weekends: the weekly season is real
     assert births["births"][weekday >= 5].mean() < 0.85 * births["births"][weekday < 5].mean()
+
+
+def test_seatbelts_published_values_and_the_law():
+    """Harvey & Durbin (1986): the law of 31 January 1983 cut front-seat casualties (drivers,
+    front passengers), not rear-seat ones; first drivers' value 1687, PetrolPrice 0.102972."""
+    frame = ds.load_series("seatbelts")
+    assert sorted(frame["seat"].unique()) == ["driver", "front", "rear"]
+    driver = frame[frame["seat"] == "driver"].set_index("date")
+    assert driver["casualties"].iloc[0] == 1687 and driver["petrol_price"].iloc[0] == 0.102972
+    law = driver["law"]
+    assert law[:"1983-01-01"].eq(0).all() and law["1983-02-01":].eq(1).all()
+
+    def change(seat: str) -> float:
+        series = frame[frame["seat"] == seat].set_index("date")["casualties"]
+        return series["1983-02-01":"1984-01-01"].mean() / series["1982-02-01":"1983-01-01"].mean()
+
+    assert change("driver") < 0.85 and change("front") < 0.8 and change("rear") > 0.95
+    for seat, part in frame.groupby("seat"):
+        assert part["position"].nunique() == 1  # a static covariate
+        assert part["position"].iloc[0] == ("rear" if seat == "rear" else "front")
 
 
 @pytest.mark.parametrize("name", TEXTS)

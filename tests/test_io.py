@@ -417,7 +417,7 @@ def test_reading_does_not_modify_files(tmp_path: Path):
 def test_bundled_series_datasets(name: str):
     frame, info = load_table(name)
     assert info is DATASETS[name] and info.target and info.time_col
-    data = prepare_series(frame, target=info.target, time_col=info.time_col)
+    data = prepare_series(frame, target=info.target, time_col=info.time_col, id_col=info.id_col)
     assert len(data.values) == len(frame) and not np.isnan(data.values).any()
     assert pd.tseries.frequencies.to_offset(data.freq) == pd.tseries.frequencies.to_offset(
         info.freq

@@ -18,6 +18,7 @@ from rnnkit.cli import benchmark as benchmark_cli
 from rnnkit.cli import classify, demo, forecast, speech, text
 from rnnkit.cli import compare as compare_cli
 from rnnkit.cli import translate as translate_cli
+from rnnkit.cli import tune as tune_cli
 from rnnkit.cli.common import Parser
 from rnnkit.cli.config_file import apply_config
 from rnnkit.errors import UserError
@@ -32,6 +33,7 @@ COMMANDS = [
     benchmark_cli,
     translate_cli,
     speech,
+    tune_cli,
 ]  # forecast: also export
 
 

@@ -73,7 +73,7 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         help="sequences held out for the test: a count or a fraction (default: %(default)s)",
     )
     add_flags(parser, TableSpec(), titles={"TableSpec": "table layout"})
-    add_estimator_flags(parser, ClassifierConfig(), title="classifier")
+    add_estimator_flags(parser, ClassifierConfig(), title="classifier", log_dir=True)
     add_output_flags(parser, "runs/classify")
     add_resume_flag(parser, help=RESUME_HELP)
     parser.set_defaults(func=run_train)

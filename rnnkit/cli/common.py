@@ -20,7 +20,7 @@ from rnnkit.config import (
     positive_int,
 )
 from rnnkit.models import ModelConfig
-from rnnkit.training import TrainConfig
+from rnnkit.training import TrainConfig, tensorboard
 
 C = TypeVar("C")
 
@@ -129,13 +129,15 @@ def add_estimator_flags(
     title: str = "options",
     helps: dict[str, str] | None = None,
     skip: tuple[str, ...] = (),
+    log_dir: bool = False,
 ) -> None:
     """Every option of an estimator's config ``defaults`` (model, application, training groups,
-    generated from the dataclasses), ``--config FILE``, and the shared run options."""
+    generated from the dataclasses), ``--config FILE``, and the shared run options (with
+    ``log_dir``: ``--log-dir``, for the commands that give :func:`log_callbacks` to ``fit``)."""
     add_config_flag(parser)
     titles = {**TITLES, type(defaults).__name__: title}
     add_flags(parser, defaults, titles=titles, helps=helps, skip=skip)
-    add_run_flags(parser)
+    add_run_flags(parser, log_dir=log_dir)
 
 
 def add_train_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
@@ -144,11 +146,23 @@ def add_train_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
 
 
 def add_run_flags(
-    parser: argparse.ArgumentParser, *, threads: int | None = None, checkpoints: bool = True
+    parser: argparse.ArgumentParser,
+    *,
+    threads: int | None = None,
+    checkpoints: bool = True,
+    log_dir: bool = False,
 ) -> None:
-    """How a command runs (not what it trains): device, threads, checkpoints, progress."""
+    """How a command runs (not what it trains): device, threads, checkpoints, progress, logs."""
     group = parser.add_argument_group("running")
     add_device_flag(group)
+    if log_dir:
+        group.add_argument(
+            "--log-dir",
+            metavar="DIR",
+            type=log_dir_path,
+            help="write TensorBoard scalars (loss, lr, gradient norm, validation loss) under "
+            "DIR; needs pip install 'rnnkit[tensorboard]'",
+        )
     if checkpoints:
         group.add_argument(
             "--checkpoint-every",
@@ -168,6 +182,17 @@ def add_run_flags(
     group.add_argument(
         "--no-progress", action="store_true", help="no progress bar; log lines instead"
     )
+
+
+def log_dir_path(text: str) -> Path:
+    """A folder for TensorBoard logs (new or existing, not a file), tensorboard installed:
+    checked as the flags are read, so a missing package stops a command before it writes."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"'{text}' is a file, not a folder")
+    if not tensorboard.available():
+        raise argparse.ArgumentTypeError(tensorboard.MISSING)
+    return path
 
 
 def add_device_flag(group: argparse._ActionsContainer) -> None:
@@ -231,7 +256,18 @@ def open_run(args: argparse.Namespace, config: dict[str, Any], same: list[str]) 
 
 
 def checkpointing(out: Path, args: argparse.Namespace, command: str) -> dict[str, Any]:
-    """The checkpoint options of ``fit`` for a command run into ``out``."""
+    """The options of ``fit`` for a command run into ``out``: checkpoints, and the
+    TensorBoard logger of ``--log-dir`` (:func:`log_callbacks`)."""
     hint = f"the same '{command}' command with --resume"
     resume = args.resume is not None
-    return runs.checkpointing(out, resume=resume, every=args.checkpoint_every, hint=hint)
+    saving = runs.checkpointing(out, resume=resume, every=args.checkpoint_every, hint=hint)
+    return {**saving, "callbacks": log_callbacks(args)}
+
+
+def log_callbacks(args: argparse.Namespace, name: str | None = None) -> list[object]:
+    """``fit``'s callbacks for ``--log-dir DIR`` (a TensorBoard logger writing into DIR, or
+    DIR/``name``), or none; a one-line error if tensorboard is missing or DIR is a file."""
+    log_dir = getattr(args, "log_dir", None)
+    if log_dir is None:
+        return []
+    return tensorboard.tensorboard_callbacks(Path(log_dir) / name if name else Path(log_dir))

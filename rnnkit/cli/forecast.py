@@ -21,6 +21,7 @@ from rnnkit.cli.common import (
     add_output_flags,
     add_resume_flag,
     forecast_steps,
+    log_callbacks,
     resume_dir,
 )
 from rnnkit.cli.forecast_flags import (
@@ -122,8 +123,9 @@ def run_train(args: argparse.Namespace) -> int:
         every=args.checkpoint_every,
         hint=f"rnnkit train --resume {out}",
     )
+    saving["callbacks"] = log_callbacks(args)
     start = time.perf_counter()
-    forecaster.fit_series(data.series, data.columns, data.lengths, **saving)
+    forecaster.fit_series(data.series, data.columns, data.lengths, frame=data.frame, **saving)
     metrics = finish_run(forecaster, data, spec, test, out, time.perf_counter() - start)
     if writes_files():  # under torchrun, rank 0 alone reports
         if metrics["test"] is not None:
@@ -145,6 +147,12 @@ def register_predict(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sep", help="CSV separator (default: detected)")
     parser.add_argument("--steps", type=forecast_steps, required=True, help="steps to forecast")
     parser.add_argument("--ids", type=name_list, help="comma-separated series ids (default: all)")
+    parser.add_argument(
+        "--future",
+        metavar="FILE",
+        help="CSV/Parquet file of the known-future covariates over the forecast steps: the "
+        "time column, the id column (many series) and the covariates",
+    )
     parser.add_argument("--out", help="write the forecasts to this .csv or .parquet file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_device_flag(parser)
@@ -156,7 +164,8 @@ def run_predict(args: argparse.Namespace) -> int:
         raise UserError(f"{args.out} already exists; pass --overwrite to replace it")
     forecaster = Forecaster.load(args.run, device=args.device)
     data = load_table(args.data, sep=args.sep)[0] if args.data else None
-    table = forecaster.predict(args.steps, data=data, ids=args.ids)
+    future = load_table(args.future, sep=args.sep)[0] if args.future else None
+    table = forecaster.predict(args.steps, data=data, ids=args.ids, future=future)
     if args.out:
         write_table(table, args.out, overwrite=args.overwrite)
         print(f"wrote {len(table)} rows to {args.out}")
@@ -203,8 +212,11 @@ def run_backtest(args: argparse.Namespace) -> int:
     config = with_season(config, season)
     options = {"folds": args.folds, "step": args.step, "test_size": args.test_size}
     options["refit"] = args.refit
+    # --log-dir: one TensorBoard run per fold (DIR/fold-1, DIR/fold-2, ...)
+    logs = (lambda k: log_callbacks(args, f"fold-{k + 1}")) if args.log_dir else None
     # six calls to the optimiser step: backtest -> fit_series -> fit -> run_epoch -> train_step
-    result = backtest(Forecaster(config=config), frame, columns=columns, **options)
+    model = Forecaster(config=config)
+    result = backtest(model, frame, columns=columns, fold_callbacks=logs, **options)
     write_backtest(result, spec, config, out, **options)
     if not writes_files():  # under torchrun, rank 0 alone reports
         return 0

@@ -31,7 +31,9 @@ def add_all_model_flags(parser: argparse.ArgumentParser) -> None:
     add_flags(parser, DataSpec(), titles={"DataSpec": "data"})
     helps = TRAIN_HELPS
     skip = ("bidirectional",)  # the future is not an input
-    add_estimator_flags(parser, ForecasterConfig(), title="forecaster", helps=helps, skip=skip)
+    add_estimator_flags(
+        parser, ForecasterConfig(), title="forecaster", helps=helps, skip=skip, log_dir=True
+    )
 
 
 def data_spec(args: argparse.Namespace) -> DataSpec:

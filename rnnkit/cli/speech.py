@@ -78,7 +78,7 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         "(default: 0, the whole cosine schedule)",
         "dropout": "dropout between recurrent layers and before the head",
     }
-    add_estimator_flags(parser, unset, title="speech", helps=helps)
+    add_estimator_flags(parser, unset, title="speech", helps=helps, log_dir=True)
     add_output_flags(parser, "runs/speech")
     add_resume_flag(parser, help=RESUME_HELP)
     parser.set_defaults(func=run_train)

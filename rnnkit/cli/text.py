@@ -59,7 +59,7 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         f"{DEFAULT_STEPS}); or give --epochs",
         "epochs": "passes over the training text, instead of --steps",
     }
-    add_estimator_flags(parser, unset, title="text", helps=helps)
+    add_estimator_flags(parser, unset, title="text", helps=helps, log_dir=True)
     add_output_flags(parser, "runs/lm")
     add_resume_flag(parser, help=RESUME_HELP)
     parser.set_defaults(func=run_train)

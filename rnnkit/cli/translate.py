@@ -55,7 +55,7 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
         "baseline on the test sentences), learning_curves.png and attention.png.",
     )
     parser.add_argument("--data", required=True, help="pairs file (UTF-8, src<TAB>tgt) or zip")
-    add_estimator_flags(parser, TranslatorConfig(), title="translation")
+    add_estimator_flags(parser, TranslatorConfig(), title="translation", log_dir=True)
     add_output_flags(parser, "runs/translate")
     add_resume_flag(parser, help=RESUME_HELP)
     parser.set_defaults(func=run_train)

@@ -8,6 +8,7 @@ cut-off serves every fold (it has seen even less data for the later ones).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,7 +33,15 @@ class Refittable(Protocol):
 
     def __init__(self, config: ForecasterConfig) -> None: ...
 
-    def fit_series(self, series: SeriesData, columns: Columns, lengths: np.ndarray) -> Any: ...
+    def fit_series(
+        self,
+        series: SeriesData,
+        columns: Columns,
+        lengths: np.ndarray,
+        *,
+        frame: Any = None,
+        **fitting: Any,
+    ) -> Any: ...
 
     def holdout_series(
         self, series: SeriesData, ends: np.ndarray, n_test: np.ndarray
@@ -75,11 +84,14 @@ def backtest(
     step: int | None = None,
     test_size: int | None = None,
     refit: bool = True,
+    fold_callbacks: Callable[[int], Sequence[object]] | None = None,
 ) -> Backtest:
     """Score ``forecaster``'s configuration over ``folds`` cut-offs ``step`` points apart.
 
     ``columns`` defaults to the ones the forecaster was fitted on; ``test_size`` (points
     forecast per fold) to the configured horizon, else the season; ``step`` to ``test_size``.
+    ``fold_callbacks(k)``: the training callbacks of fold ``k``'s fit (0-based; e.g. a
+    TensorBoard logger per fold).
     """
     columns = columns or forecaster.columns
     if columns is None:
@@ -110,7 +122,8 @@ def backtest(
             )
         if refit or k == 0:
             model = type(forecaster)(config=config)
-            model.fit_series(series, columns, ends)
+            callbacks = fold_callbacks(k) if fold_callbacks is not None else ()
+            model.fit_series(series, columns, ends, frame=frame, callbacks=callbacks)
         held = model.holdout_series(series, ends, n_test)
         assert model.shape is not None
         scores = report(held.histories, held.truths, held.forecasts, model.shape.season)

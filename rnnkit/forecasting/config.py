@@ -9,6 +9,7 @@ from typing import Any
 from rnnkit.config import fraction, option, override, positive_int, to_flat
 from rnnkit.data.scaling import TRANSFORMS
 from rnnkit.errors import UserError, unknown
+from rnnkit.forecasting.calendar import CALENDAR_MODES
 from rnnkit.forecasting.module import LIKELIHOODS, WINDOW_NORMS
 from rnnkit.models import ModelConfig, resolve_backend
 from rnnkit.training import TrainConfig
@@ -74,6 +75,12 @@ class ForecastSettings:
     samples: int = option(
         200, "sample paths for a Gaussian model fed its own forecasts", type=positive_int
     )
+    calendar: str = option(
+        "auto",
+        "calendar features of a datetime axis as known-future inputs (patch model): auto "
+        "(on for daily data, where they were measured to help), on, off",
+        choices=CALENDAR_MODES,
+    )
     val_fraction: float = option(
         0.0, "last share of each series' windows kept for early stopping", type=fraction
     )
@@ -125,6 +132,10 @@ class ForecasterConfig:
             raise unknown("model", forecast.model, MODELS)
         if forecast.model == "patch" and forecast.strategy != "direct":
             raise UserError("the patch model has no --strategy recursive; use --model classic")
+        if forecast.calendar not in CALENDAR_MODES:
+            raise unknown("--calendar mode", forecast.calendar, CALENDAR_MODES)
+        if forecast.model != "patch" and forecast.calendar == "on":
+            raise UserError("calendar features need --model patch (the classic model has none)")
         if forecast.transform not in TRANSFORMS:
             raise unknown("transform", forecast.transform, TRANSFORMS)
         if forecast.window_norm not in WINDOW_NORMS:

@@ -30,6 +30,8 @@ class Context:
     scale: Tensor  # (series, F)
     ids: list[str]
     lasts: list[Any]  # last timestamp (or step number) of each series
+    known: Tensor | None = None  # (series, window, C) raw known-future inputs (patch model)
+    static: Tensor | None = None  # (series, S) raw static covariates (category indices)
 
     def rows(self, ids: list[str] | None) -> list[int]:
         """Positions of the named series (all when ``ids`` is None)."""
@@ -47,7 +49,8 @@ class Context:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: raw windows, scaling and last timestamps (float32 survives JSON exactly)."""
         lasts = [t.isoformat() if isinstance(t, pd.Timestamp) else int(t) for t in self.lasts]
-        tensors = {k: getattr(self, k).cpu().tolist() for k in ("raw", "loc", "scale")}
+        names = ("raw", "loc", "scale", "known", "static")
+        tensors = {k: t.cpu().tolist() for k in names if (t := getattr(self, k)) is not None}
         return {"ids": self.ids, "lasts": lasts, **tensors}
 
     @classmethod
@@ -60,14 +63,21 @@ class Context:
             )
             lasts = [pd.Timestamp(t) if dated else int(t) for t in data["lasts"]]
             ids = [str(i) for i in data["ids"]]
+            known, static = (
+                torch.tensor(data[k], dtype=torch.float32, device=device) if k in data else None
+                for k in ("known", "static")
+            )
         except (KeyError, TypeError, ValueError) as err:
             raise UserError(f"the saved forecast context is malformed ({err})") from None
         n = len(ids)
+        for extra in (known, static):
+            if extra is not None and (extra.ndim < 2 or extra.shape[0] != n):
+                raise UserError("the saved forecast context is malformed (covariate shapes)")
         if raw.ndim != 3 or loc.shape != (n, raw.shape[2]) or scale.shape != loc.shape:
             raise UserError("the saved forecast context is malformed (shapes do not agree)")
         if raw.shape[0] != n or len(lasts) != n:
             raise UserError("the saved forecast context is malformed (series counts differ)")
-        return cls(raw, loc, scale, ids, lasts)
+        return cls(raw, loc, scale, ids, lasts, known, static)
 
 
 def build_context(
@@ -79,13 +89,16 @@ def build_context(
     device: torch.device,
     *,
     pad: bool = False,
+    known_rows: np.ndarray | None = None,
+    static: np.ndarray | None = None,
 ) -> Context:
     """The context at each series' cut ``ends[i]`` (rows before it), scaled for the model.
 
     Series the model was fitted on keep their fitted statistics; a series it has not seen gets
     statistics fitted on its own rows before the cut (never after it), with the fitted log mask.
     ``pad`` (the patch model): short histories repeat their first value, and a second column
-    holds the 0/1 mask of real rows.
+    holds the 0/1 mask of real rows. ``known_rows`` (total_time, C) raw known-future inputs of
+    every row and ``static`` (series, S) raw static covariates go into the context as they are.
     """
     rows = context_rows(series.offsets, ends, window, pad)  # (series, window)
     values = series.values[rows]  # (series, window, F)
@@ -115,4 +128,6 @@ def build_context(
         torch.as_tensor(scale, device=device),
         ids,
         last_times(series, ends),
+        None if known_rows is None else torch.as_tensor(known_rows[rows], device=device),
+        None if static is None else torch.as_tensor(static, device=device),
     )

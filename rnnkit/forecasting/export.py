@@ -29,10 +29,13 @@ from torch import Tensor
 from rnnkit.errors import UserError, unknown
 from rnnkit.forecasting.export_graph import (
     ForecastGraph,
+    covariate_names,
+    covariate_specs,
     exportable,
     forecast_noise,
     output_names,
     sample_inputs,
+    tensor_spec,
 )
 from rnnkit.forecasting.patch import PatchModule
 from rnnkit.runs import atomic_write, environment
@@ -106,9 +109,9 @@ def export_forecaster(
     graph = ForecastGraph(exportable(reference), int(steps), loc, scale, noise).eval()
     meta = describe(fitted, int(steps), per_series, format)
     check = ForecastGraph(reference, int(steps), loc, scale, noise).eval()
-    windows, locs, scales = context.raw.cpu(), context.loc.cpu(), context.scale.cpu()
-    example = sample_inputs(windows, locs, scales, 2, per_series)
-    probe = sample_inputs(windows, locs, scales, 3, per_series)  # another batch size
+    extra = covariate_names(module)
+    example = sample_inputs(context, 2, per_series, int(steps), extra)
+    probe = sample_inputs(context, 3, per_series, int(steps), extra)  # another batch size
     target.parent.mkdir(parents=True, exist_ok=True)
     write = write_onnx if format == "onnx" else write_torchscript
     atomic_write(target, lambda tmp: write(graph, example, probe, check, meta, tmp))
@@ -134,6 +137,7 @@ def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str
     if per_series:
         for name in ("loc", "scale"):
             inputs.append(tensor_spec(name, ["batch", f], f"each row's series' scaling {name}"))
+    inputs += covariate_specs(module, w, steps)
     outputs = [
         tensor_spec(name, ["batch", steps], "forecast in the target's units")
         for name in output_names(module.config.likelihood)
@@ -165,10 +169,6 @@ def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str
         "versions": {"rnnkit": versions["rnnkit"], "torch": versions["torch"]},
     }
     return meta
-
-
-def tensor_spec(name: str, shape: list[Any], meaning: str) -> dict[str, Any]:
-    return {"name": name, "shape": shape, "dtype": "float32", "meaning": meaning}
 
 
 def scaling_description(fitted: Fitted, per_series: bool) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from rnnkit.models import CELLS, make_recurrent, resolve_backend
 from rnnkit.nn._min_base import MinRecurrentBase
 
 if TYPE_CHECKING:
+    from rnnkit.forecasting.context import Context
     from rnnkit.forecasting.fitted import Fitted
 
 # ForecastModule's K = 5 columns hold the QUANTILES (0.025, 0.1, 0.5, 0.9, 0.975)
@@ -32,7 +33,8 @@ class ForecastGraph(nn.Module):
     ``steps`` is fixed (the loop is unrolled when traced); the batch size is not. ``loc`` and
     ``scale`` (1, F) are the folded statistics of a one-series model, or None when they are
     inputs. ``noise`` holds the draws a Gaussian model feeds back, as ``Forecaster.predict``
-    uses them.
+    uses them. A patch model with covariates takes ``known`` (batch, window + steps, C) and
+    ``static`` (batch, S) raw inputs after the window (and loc/scale).
     """
 
     def __init__(
@@ -51,17 +53,32 @@ class ForecastGraph(nn.Module):
         self.register_buffer("noise", noise)
         names = output_names(module.config.likelihood)
         self.columns = [0] if len(names) == 1 else [MODULE_COLUMNS.index(n) for n in names]
+        self.extra = covariate_names(module)
 
-    def forward(self, window: Tensor, *stats: Tensor) -> tuple[Tensor, ...]:
-        """(batch, window, F) raw [, loc, scale (batch, F)] -> each output (batch, steps)."""
-        if stats:
-            loc, scale = stats
+    def forward(self, window: Tensor, *inputs: Tensor) -> tuple[Tensor, ...]:
+        """(batch, window, F) raw [, loc, scale (batch, F)] [, known, static] -> each output
+        (batch, steps)."""
+        if self.stats is None:
+            loc, scale = inputs[0], inputs[1]
+            inputs = inputs[2:]
         else:
-            assert self.stats is not None
             loc = self.stats[0].expand(window.shape[0], -1)  # (batch, F)
             scale = self.stats[1].expand(window.shape[0], -1)
-        out = self.module(window, loc, scale, self.steps, self.noise)  # (batch, steps, K)
+        if self.extra:  # the patch model's known-future and static covariates
+            given = dict(zip(self.extra, inputs, strict=True))
+            known, static = given.get("known"), given.get("static")
+            out = self.module(window, loc, scale, self.steps, self.noise, known, static)
+        else:
+            out = self.module(window, loc, scale, self.steps, self.noise)  # (batch, steps, K)
         return tuple(out[..., k] for k in self.columns)
+
+
+def covariate_names(module: ForecastModule | PatchModule) -> list[str]:
+    """The covariate inputs of ``module``'s graph: "known" and/or "static" (patch model)."""
+    if not isinstance(module, PatchModule):
+        return []
+    spec = module.config.spec
+    return [name for name, there in (("known", spec.known), ("static", spec.static)) if there]
 
 
 def output_names(likelihood: str | None) -> list[str]:
@@ -120,10 +137,47 @@ def plain_recurrence(rnn: nn.Module, config: Any, input_size: int) -> nn.Module:
 
 
 def sample_inputs(
-    windows: Tensor, locs: Tensor, scales: Tensor, batch: int, per_series: bool
+    context: Context, batch: int, per_series: bool, steps: int, extra: list[str]
 ) -> tuple[Tensor, ...]:
-    """``batch`` distinct rows made from the context windows (series reused, scaled 1..1.05)."""
+    """``batch`` distinct rows made from the context windows (series reused, scaled 1..1.05);
+    known-future inputs over the steps repeat the window's, static ones are the series'."""
+    windows, locs, scales = context.raw.cpu(), context.loc.cpu(), context.scale.cpu()
     rows = torch.arange(batch) % windows.shape[0]
     factor = 1.0 + 0.05 * torch.arange(batch, dtype=windows.dtype) / batch  # (batch,)
     window = windows[rows] * factor[:, None, None]  # (batch, window, F)
-    return (window, locs[rows], scales[rows]) if per_series else (window,)
+    out = [window, locs[rows], scales[rows]] if per_series else [window]
+    if "known" in extra:
+        assert context.known is not None
+        known = context.known.cpu()[rows]  # (batch, window, C)
+        ahead = known[:, torch.arange(steps) % known.shape[1]]  # (batch, steps, C)
+        out.append(torch.cat([known, ahead], dim=1))
+    if "static" in extra:
+        assert context.static is not None
+        out.append(context.static.cpu()[rows])
+    return tuple(out)
+
+
+def tensor_spec(name: str, shape: list[Any], meaning: str) -> dict[str, Any]:
+    return {"name": name, "shape": shape, "dtype": "float32", "meaning": meaning}
+
+
+def covariate_specs(module: ForecastModule | PatchModule, window: int, steps: int) -> list:
+    """The metadata of the covariate inputs, naming their columns in order."""
+    if not isinstance(module, PatchModule):
+        return []
+    spec, out = module.config.spec, []
+    if spec.known:
+        meaning = (
+            f"known-future inputs, raw, over the window then the {steps} forecast steps: "
+            f"{', '.join(spec.known)} (calendar: features of each row's timestamp)"
+        )
+        known = tensor_spec("known", ["batch", window + steps, len(spec.known)], meaning)
+        out.append({**known, "columns": list(spec.known)})
+    if spec.static:
+        levels = "; ".join(
+            f"{n}: index in {lv} ({len(lv)}: unknown)" if lv else f"{n}: raw number"
+            for n, lv in zip(spec.static, spec.static_levels, strict=True)
+        )
+        static = tensor_spec("static", ["batch", len(spec.static)], f"static: {levels}")
+        out.append({**static, "columns": list(spec.static), "categories": spec.static_levels})
+    return out

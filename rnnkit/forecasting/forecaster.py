@@ -23,12 +23,28 @@ from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import backtest
+from rnnkit.forecasting.calendar import calendar_names
 from rnnkit.forecasting.config import ForecasterConfig, Shape, horizon_for_test
 from rnnkit.forecasting.context import Context, build_context
+from rnnkit.forecasting.covariates import (
+    CovariateSpec,
+    context_static,
+    known_raw,
+    read_covariates,
+    require_patch,
+)
 from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.export import export_forecaster
 from rnnkit.forecasting.fitted import Fitted, Holdout
-from rnnkit.forecasting.frames import Columns, as_frame, holdout_lengths, output_frame, prepare
+from rnnkit.forecasting.frames import (
+    Columns,
+    as_frame,
+    holdout_lengths,
+    output_frame,
+    prepare,
+)
+from rnnkit.forecasting.future import held_out_known, predict_known
+from rnnkit.forecasting.inference import forecast_tensor, holdout_of
 from rnnkit.forecasting.module import ForecastModule
 from rnnkit.forecasting.patch import PatchModule
 from rnnkit.forecasting.patch_training import fit_patch
@@ -72,6 +88,8 @@ class Forecaster:
         *,
         target: str | None = None,
         covariates: list[str] | None = None,
+        future_covariates: list[str] | None = None,
+        static_covariates: list[str] | None = None,
         time_col: str | None = None,
         id_col: str | None = None,
         fill: str | None = None,
@@ -83,6 +101,8 @@ class Forecaster:
 
         A Series uses its index as time. ``covariates`` are past covariates: read as inputs
         and forecast alongside the target when forecasts are fed back, never needed ahead.
+        ``future_covariates`` are known ahead (``predict`` takes their future values);
+        ``static_covariates`` have one value per series (both: the patch model).
         ``checkpointing`` goes to :func:`rnnkit.training.fit`: ``run_dir``, ``resume``,
         ``checkpoint_every``, ``resume_hint``. The patch model without a ``horizon`` takes a
         whole-number ``test_size`` as its horizon (as ``rnnkit train --test-size`` does).
@@ -95,26 +115,38 @@ class Forecaster:
             id_col=id_col,
             fill=fill,
             freq=freq,
+            future_covariates=list(future_covariates or []),
+            static_covariates=list(static_covariates or []),
         )
         series = prepare(frame, columns)
         lengths = np.diff(series.offsets)
         if test_size is not None:
             lengths = lengths - holdout_lengths(lengths, test_size)
             self.config = horizon_for_test(self.config, test_size)
-        return self.fit_series(series, columns, lengths, **checkpointing)
+        return self.fit_series(series, columns, lengths, frame=frame, **checkpointing)
 
     def fit_series(
-        self, series: SeriesData, columns: Columns, lengths: np.ndarray, **checkpointing: Any
+        self,
+        series: SeriesData,
+        columns: Columns,
+        lengths: np.ndarray,
+        *,
+        frame: pd.DataFrame | None = None,
+        **checkpointing: Any,
     ) -> Forecaster:
-        """Fit on the first ``lengths[i]`` rows of each series of prepared ``series``."""
+        """Fit on the first ``lengths[i]`` rows of each series of prepared ``series``
+        (``frame``, the table they came from, holds the static covariates)."""
         config = self.config
+        require_patch(config.forecast.model, columns)
         self.columns, self.freq, self.ids = columns, series.freq, [str(i) for i in series.ids]
         self.device = resolve_device(config.device)
-        fit_model = fit_patch if config.forecast.model == "patch" else fit_classic
-        self.module, self.shape, self.scaler, self.history = fit_model(
-            series, lengths, config, self.device, **checkpointing
+        patch = config.forecast.model == "patch"
+        calendar = calendar_names(config.forecast.calendar, series.freq) if patch else []
+        inputs = (read_covariates(frame, columns, series, calendar),) if patch else ()
+        self.module, self.shape, self.scaler, self.history = (fit_patch if patch else fit_classic)(
+            series, lengths, config, self.device, *inputs, **checkpointing
         )
-        self.context = self._build_context(series, lengths)
+        self.context = self._build_context(series, lengths, frame)
         return self
 
     def observe(self, data: Data) -> Forecaster:
@@ -129,17 +161,8 @@ class Forecaster:
         if self.module is None or self.columns is None or self.shape is None:
             raise UserError("this Forecaster is not fitted yet: call fit() or Forecaster.load()")
         assert self.scaler is not None and self.context is not None
-        return Fitted(
-            self.config,
-            self.module,
-            self.columns,
-            self.shape,
-            self.scaler,
-            self.context,
-            self.freq,
-            self.ids,
-            self.device,
-        )
+        parts = (self.module, self.columns, self.shape, self.scaler, self.context)
+        return Fitted(self.config, *parts, self.freq, self.ids, self.device)
 
     def _context(self, data: Data, ends: np.ndarray | None = None) -> Context:
         fitted = self.fitted()
@@ -147,43 +170,40 @@ class Forecaster:
         frame, _ = as_frame(data, columns.target)
         series = prepare(frame, columns)
         ends = np.diff(series.offsets) if ends is None else ends
-        return self._build_context(series, ends)
+        return self._build_context(series, ends, frame)
 
-    def _build_context(self, series: SeriesData, ends: np.ndarray) -> Context:
-        assert self.shape is not None and self.scaler is not None
+    def covariate_spec(self) -> CovariateSpec:
+        """The fitted model's covariates (none for the classic model)."""
+        module = self.module
+        return module.config.spec if isinstance(module, PatchModule) else CovariateSpec()
+
+    def _build_context(
+        self, series: SeriesData, ends: np.ndarray, frame: pd.DataFrame | None = None
+    ) -> Context:
+        assert self.shape is not None and self.scaler is not None and self.columns is not None
+        spec, ids = self.covariate_spec(), [str(i) for i in series.ids]
         pad = isinstance(self.module, PatchModule)  # short histories are padded and masked
-        window, scaler = self.shape.window, self.scaler
-        return build_context(series, ends, window, scaler, self.ids, self.device, pad=pad)
+        known = known_raw(series, spec) if spec.known else None
+        static = context_static(spec, ids, frame, self.columns.id_col)
+        args = (series, ends, self.shape.window, self.scaler, self.ids, self.device)
+        return build_context(*args, pad=pad, known_rows=known, static=static)
 
-    @torch.inference_mode()
-    def forecast_tensor(self, context: Context, rows: list[int], steps: int) -> np.ndarray:
-        """Module output for the context rows: (series, steps, K), K = 1 or 5, in raw units."""
-        module = self.fitted().module
-        module.eval()
-        noise = None
-        if module.config.likelihood == "gaussian" and module.blocks(steps) > 1:
-            size = (self.config.forecast.samples, module.blocks(steps) * module.config.horizon)
-            generator = torch.Generator(self.device).manual_seed(self.config.train.seed)
-            noise = torch.randn(
-                (*size, module.config.features), generator=generator, device=self.device
-            )
-        chunk = max(1, 65536 // (self.config.forecast.samples if noise is not None else 16))
-        if len(rows) == len(context.ids):
-            raw, loc, scale = context.raw, context.loc, context.scale
-        else:
-            index = torch.tensor(rows, device=self.device)
-            raw, loc, scale = context.raw[index], context.loc[index], context.scale[index]
-        parts = [
-            module(raw[i : i + chunk], loc[i : i + chunk], scale[i : i + chunk], steps, noise)
-            for i in range(0, raw.shape[0], chunk)
-        ]
-        out = parts[0] if len(parts) == 1 else torch.cat(parts)
-        return out.cpu().numpy()  # (series, steps, K): the one transfer back
+    def forecast_tensor(
+        self, context: Context, rows: list[int], steps: int, future: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Module output for the context rows: (series, steps, K), K = 1 or 5, in raw units.
+        ``future``: (rows, steps, C) raw known-future inputs over the steps (patch model)."""
+        return forecast_tensor(self.fitted(), context, rows, steps, future)
 
     def predict(
-        self, steps: int, data: Data | None = None, ids: list[str] | None = None
+        self,
+        steps: int,
+        data: Data | None = None,
+        ids: list[str] | None = None,
+        future: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Forecast ``steps`` steps after the end of ``data`` (default: the fitted data).
+        ``future``: the known-future covariates over the steps (time, id and their columns).
 
         Returns a table indexed by future time with ``forecast`` (and ``lo_80``, ``hi_80``,
         ``lo_95``, ``hi_95`` for a probabilistic model); with several series, long format with
@@ -196,7 +216,8 @@ class Forecaster:
         if data is not None:
             context = self._context(data)
         rows = context.rows(ids)
-        out = self.forecast_tensor(context, rows, int(steps))
+        known = predict_known(self.covariate_spec(), future, fitted, context, rows, int(steps))
+        out = self.forecast_tensor(context, rows, int(steps), known)
         lasts = [context.lasts[r] for r in rows]
         return output_frame(out, lasts, [context.ids[r] for r in rows], self.freq, columns)
 
@@ -215,17 +236,10 @@ class Forecaster:
         """:meth:`holdout` on prepared series, cut at ``ends`` with ``n_test`` points each."""
         self.fitted()
         context = self._build_context(series, ends)
-        out = self.forecast_tensor(context, list(range(len(series))), int(np.max(n_test)))
-        parts = [series.series(i)[:, 0] for i in range(len(series))]
-        cuts = [(int(e), int(e) + int(n)) for e, n in zip(ends, n_test, strict=True)]
-        return Holdout(
-            ids=[str(i) for i in series.ids],
-            histories=[p[:a] for p, (a, _) in zip(parts, cuts, strict=True)],
-            truths=[p[a:b] for p, (a, b) in zip(parts, cuts, strict=True)],
-            forecasts=[out[i, : b - a] for i, (a, b) in enumerate(cuts)],
-            history_times=[t[:a] for t, (a, _) in zip(series.times, cuts, strict=True)],
-            truth_times=[t[a:b] for t, (a, b) in zip(series.times, cuts, strict=True)],
-        )
+        steps, spec = int(np.max(n_test)), self.covariate_spec()
+        known = held_out_known(series, spec, ends, steps) if spec.known else None
+        out = self.forecast_tensor(context, list(range(len(series))), steps, known)
+        return holdout_of(series, ends, n_test, out)
 
     def evaluate(self, data: Data, *, test_size: int | float = 0.2) -> dict[str, Any]:
         """Metrics of the model and the baselines on each series' last ``test_size`` points.

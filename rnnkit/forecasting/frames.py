@@ -31,6 +31,8 @@ class Columns:
     id_col: str | None = None  # long format: one series per id
     fill: str | None = None  # how missing values are filled: ffill, interpolate, zero
     freq: str | None = None  # pandas frequency alias; None: inferred from the timestamps
+    future_covariates: list[str] | None = None  # known ahead: inputs over window and horizon
+    static_covariates: list[str] | None = None  # one value per series (numeric or categorical)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -53,12 +55,13 @@ def as_frame(data: pd.DataFrame | pd.Series, target: str | None) -> tuple[pd.Dat
 
 
 def prepare(frame: pd.DataFrame, columns: Columns, *, min_length: int = 1) -> SeriesData:
-    """Validate and convert through :func:`rnnkit.data.io.prepare_series`."""
+    """Validate and convert through :func:`rnnkit.data.io.prepare_series`: the values hold the
+    target, the past covariates, then the known-future covariates."""
     return prepare_series(
         frame,
         target=columns.target,
         time_col=columns.time_col,
-        covariates=tuple(columns.covariates or ()),
+        covariates=(*(columns.covariates or ()), *(columns.future_covariates or ())),
         id_col=columns.id_col,
         fill=columns.fill,
         freq=columns.freq,

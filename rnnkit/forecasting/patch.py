@@ -15,10 +15,12 @@ best checkpoints of one fit) and maps raw windows to raw forecasts like ``Foreca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from rnnkit.forecasting.covariates import CovariateSpec
 from rnnkit.forecasting.module import NORMAL_Z, QUANTILES, from_unit, gaussian_sigma, to_unit
 from rnnkit.models import last_hidden, recurrent_from
 
@@ -42,6 +44,12 @@ class PatchConfig:
     log: list[bool] = field(default_factory=lambda: [True, False])
     # None (point), "gaussian" (mean, scale; NLL) or "quantile" (QUANTILES, pinball loss)
     likelihood: str | None = None
+    # known-future and static covariates (names, scaling, categories): covariates.CovariateSpec
+    covariates: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> CovariateSpec:
+        return CovariateSpec(**self.covariates)
 
     @property
     def outputs(self) -> int:
@@ -64,46 +72,102 @@ def naive_index(window: int, horizon: int, season: int) -> Tensor:
     return torch.tensor([window - season + (h % season) for h in range(horizon)])
 
 
+def embedding_size(levels: int) -> int:
+    """Width of a categorical static covariate's embedding (its categories + unknown)."""
+    return min(8, (levels + 2) // 2)
+
+
 class PatchNetwork(nn.Module):
-    """(x, mask) (batch, window) normalised -> (batch, horizon) normalised forecasts."""
+    """(x, mask) (batch, window) normalised -> (batch, horizon) normalised forecasts.
+
+    With covariates: ``known`` (batch, window + horizon, C) scaled known-future inputs (each
+    patch reads its rows; the head reads the horizon's) and ``static`` (batch, S) scaled
+    numbers or category indices (the head reads them, categories through embeddings).
+    """
+
+    source: Tensor  # (horizon,) the input row each step's base copies (known-future MLP)
 
     def __init__(self, config: PatchConfig) -> None:
         super().__init__()
         self.config = config
         c = config
-        self.inp = nn.Linear(2 * c.patch, c.hidden_size)
+        spec = c.spec
+        self.known = len(spec.known)
+        self.inp = nn.Linear((2 + self.known) * c.patch, c.hidden_size)
         self.rnn = recurrent_from(c, c.hidden_size)
         for m in c.lags:
             self.register_buffer(f"lag{m}", naive_index(c.window, c.horizon, m), persistent=False)
-        width = c.hidden_size + len(c.lags) * c.horizon
+        self.numeric = [j for j, levels in enumerate(spec.static_levels) if not levels]
+        self.categorical = [j for j, levels in enumerate(spec.static_levels) if levels]
+        sizes = [len(spec.static_levels[j]) for j in self.categorical]
+        self.embeddings = nn.ModuleList(nn.Embedding(n + 1, embedding_size(n)) for n in sizes)
+        statics = len(self.numeric) + sum(embedding_size(n) for n in sizes)
+        width = c.hidden_size + len(c.lags) * c.horizon + self.known * c.horizon + statics
         self.head = nn.Sequential(
             nn.Linear(width, c.hidden_size),
             nn.ReLU(),
             nn.Linear(c.hidden_size, c.horizon * c.outputs),
         )
-        last = self.head[-1]
-        assert isinstance(last, nn.Linear)
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        zeroed = [self.head[-1]]
+        if self.known:
+            # one small MLP shared by every horizon step reads that step's known values, those
+            # of the step its base copies, and the state (H x the examples a per-step weight in
+            # the head gets); zero-initialised like the head
+            self.step = nn.Sequential(
+                nn.Linear(2 * self.known + c.hidden_size, c.hidden_size),
+                nn.ReLU(),
+                nn.Linear(c.hidden_size, c.outputs),
+            )
+            zeroed.append(self.step[-1])
+            base, window = c.base_season, c.window
+            source = (
+                naive_index(window, c.horizon, base)
+                if base
+                else torch.full((c.horizon,), window - 1)
+            )
+            self.register_buffer("source", source, persistent=False)
+        for layer in zeroed:
+            assert isinstance(layer, nn.Linear)
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     def naive(self, x: Tensor, season: int) -> Tensor:
         return x[:, getattr(self, f"lag{season}")]
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+    def forward(
+        self, x: Tensor, mask: Tensor, known: Tensor | None = None, static: Tensor | None = None
+    ) -> Tensor:
         """(B, H) point forecasts, or (B, H, quantiles), or (B, H, [mean, raw scale])."""
         c, batch = self.config, x.shape[0]
-        patches = torch.cat(
-            [x.reshape(batch, -1, c.patch), mask.reshape(batch, -1, c.patch)], dim=-1
-        )
-        _, state = self.rnn(torch.relu(self.inp(patches)))
+        parts = [x.reshape(batch, -1, c.patch), mask.reshape(batch, -1, c.patch)]
+        if self.known:
+            assert known is not None
+            past = known[:, : c.window].reshape(batch, -1, c.patch * self.known)  # (B, P, p*C)
+            parts.append(past)
+        _, state = self.rnn(torch.relu(self.inp(torch.cat(parts, dim=-1))))
         base = (
             self.naive(x, c.base_season) if c.base_season else torch.zeros_like(x[:, : c.horizon])
         )
-        features = [last_hidden(state, 1)] + [self.naive(x, m) - base for m in c.lags]
-        out = self.head(torch.cat(features, dim=-1))
+        hidden = last_hidden(state, 1)  # (B, hidden)
+        features = [hidden] + [self.naive(x, m) - base for m in c.lags]
+        step = None
+        if self.known:
+            assert known is not None
+            ahead = known[:, c.window :]  # (B, H, C)
+            features.append(ahead.reshape(batch, -1))  # (B, H * C)
+            each = [ahead, known[:, self.source], hidden.unsqueeze(1).expand(-1, c.horizon, -1)]
+            step = self.step(torch.cat(each, dim=-1))  # (B, H, outputs)
+        if self.numeric or self.categorical:
+            assert static is not None
+            if self.numeric:
+                features.append(static[:, self.numeric])
+            for j, embedding in zip(self.categorical, self.embeddings, strict=True):
+                features.append(embedding(static[:, j].long()))
+        out = self.head(torch.cat(features, dim=-1)).reshape(batch, c.horizon, c.outputs)
+        if step is not None:
+            out = out + step
         if c.outputs == 1:
-            return base + out
-        out = out.reshape(batch, c.horizon, c.outputs)
+            return base + out[..., 0]
         if c.likelihood == "gaussian":  # the base shifts the mean, not the scale
             return torch.stack([base + out[..., 0], out[..., 1]], dim=-1)
         return base.unsqueeze(-1) + out
@@ -127,33 +191,62 @@ def window_level(u: Tensor, patch: int) -> Tensor:
 class PatchModule(nn.Module):
     """Raw (value, mask) windows in, raw forecasts out: the mean of the ensemble's members.
 
-    ``forward(raw, loc, scale, steps)``: raw (batch, window, 2), loc/scale (batch, 2) ->
-    (batch, steps, 1 or 5 quantiles; Gaussian: normal quantiles); more steps than the horizon
-    slide the window over its own forecasts (the median).
+    ``forward(raw, loc, scale, steps, noise, known, static)``: raw (batch, window, 2),
+    loc/scale (batch, 2) -> (batch, steps, 1 or 5 quantiles; Gaussian: normal quantiles); more
+    steps than the horizon slide the window over its own forecasts (the median). A model with
+    covariates also takes ``known`` (batch, window + steps, C) raw known-future inputs and
+    ``static`` (batch, S) raw static covariates (category indices), scaled here.
     """
 
     log: Tensor
+    known_loc: Tensor
+    known_scale: Tensor
+    static_loc: Tensor
+    static_scale: Tensor
 
     def __init__(self, config: PatchConfig) -> None:
         super().__init__()
         self.config = config
         self.members = nn.ModuleList(PatchNetwork(config) for _ in range(config.members))
         self.register_buffer("log", torch.tensor(config.log, dtype=torch.bool))
+        spec = config.spec
+        for name in ("known_loc", "known_scale", "static_loc", "static_scale"):
+            values = torch.tensor(getattr(spec, name), dtype=torch.float32)
+            self.register_buffer(name, values, persistent=False)
 
     def blocks(self, steps: int) -> int:
         return -(-steps // self.config.horizon)
 
     def forward(
-        self, raw: Tensor, loc: Tensor, scale: Tensor, steps: int, noise: Tensor | None = None
+        self,
+        raw: Tensor,
+        loc: Tensor,
+        scale: Tensor,
+        steps: int,
+        noise: Tensor | None = None,
+        known: Tensor | None = None,
+        static: Tensor | None = None,
     ) -> Tensor:
         c = self.config
         mask = raw[..., 1]
         u = to_unit(raw, loc, scale, self.log)[..., 0]  # (B, W)
+        blocks = self.blocks(steps)
+        if known is not None and known.shape[-1] > 0:
+            known = (known - self.known_loc) / self.known_scale  # (B, W + steps, C)
+            short = c.window + blocks * c.horizon - known.shape[1]
+            if short > 0:  # the last block's steps beyond ``steps`` are dropped: any value
+                known = torch.cat([known, known[:, -1:].expand(-1, short, -1)], dim=1)
+        else:
+            known = None
+        if static is not None and static.shape[-1] > 0:
+            static = (static - self.static_loc) / self.static_scale  # (B, S)
         outputs = []
-        for _ in range(self.blocks(steps)):
+        for b in range(blocks):
             level = window_level(u, c.patch)
             x = u - level
-            out = torch.stack([net(x, mask) for net in self.members])  # (M, B, H[, K])
+            start = b * c.horizon  # this block's window + horizon rows of ``known``
+            part = None if known is None else known[:, start : start + c.window + c.horizon]
+            out = torch.stack([net(x, mask, part, static) for net in self.members])  # (M,B,H[,K])
             out = normal_quantiles(out) if c.likelihood == "gaussian" else out.mean(0)
             if c.outputs > 1:  # quantiles never cross; the median is fed back
                 out = torch.sort(out, dim=-1).values + level.unsqueeze(-1)

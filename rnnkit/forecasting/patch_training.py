@@ -25,6 +25,7 @@ from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, Shape
+from rnnkit.forecasting.covariates import CovariateData, known_raw, scaled, static_raw
 from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
 from rnnkit.forecasting.patch import PatchConfig, PatchModule, PatchNetwork
 from rnnkit.forecasting.patch_callbacks import Plateau, TopCheckpoints
@@ -41,24 +42,36 @@ from rnnkit.training.seeding import seeded
 
 
 class Packed:
-    """Every series' normalised training values, concatenated, with gathering of windows."""
+    """Every series' normalised training values, concatenated, with gathering of windows;
+    ``known`` (rows, C) and ``static`` (series, S) hold the scaled covariates (C, S may be 0)."""
 
-    def __init__(self, z: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
+    def __init__(
+        self,
+        z: np.ndarray,
+        offsets: np.ndarray,
+        lengths: np.ndarray,
+        known: np.ndarray | None = None,
+        static: np.ndarray | None = None,
+    ) -> None:
         self.z, self.offsets, self.lengths = z, offsets[:-1].astype(np.int64), lengths
+        self.known = np.zeros((len(z), 0), np.float32) if known is None else known
+        self.static = np.zeros((len(lengths), 0), np.float32) if static is None else static
 
     def gather(
         self, series: np.ndarray, origins: np.ndarray, window: int, horizon: int, patch: int
     ):
-        """x, mask (B, window) and y (B, horizon), level-subtracted; pads repeat the first value."""
+        """x, mask (B, window), y (B, horizon) level-subtracted, known (B, window + horizon, C)
+        and static (B, S); pads repeat the first row."""
         pos = origins[:, None] - window + np.arange(window)[None, :]
         mask = (pos >= 0).astype(np.float32)
-        x = self.z[self.offsets[series][:, None] + np.maximum(pos, 0)]
+        rows = self.offsets[series][:, None] + np.maximum(pos, 0)
+        x = self.z[rows]
         level = x[:, -patch:].mean(1, keepdims=True)
         ahead = self.offsets[series][:, None] + origins[:, None] + np.arange(horizon)[None, :]
         y = self.z[ahead] - level
-        return tuple(
-            torch.from_numpy(np.ascontiguousarray(a, np.float32)) for a in (x - level, mask, y)
-        )
+        known = self.known[np.concatenate([rows, ahead], axis=1)]
+        arrays = (x - level, mask, y, known, self.static[series])
+        return tuple(torch.from_numpy(np.ascontiguousarray(a, np.float32)) for a in arrays)
 
 
 class SampledWindows(Dataset):
@@ -115,22 +128,22 @@ class FixedWindows:
 
 def l1_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     """Mean absolute error in the normalised space."""
-    x, mask, y = batch
-    return (network(x, mask) - y).abs().mean()
+    x, mask, y, *covariates = batch
+    return (network(x, mask, *covariates) - y).abs().mean()
 
 
 def pinball_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     """Pinball loss of every quantile level (the median's is half the L1 loss)."""
-    x, mask, y = batch
-    error = y.unsqueeze(-1) - network(x, mask)  # (B, H, Q)
+    x, mask, y, *covariates = batch
+    error = y.unsqueeze(-1) - network(x, mask, *covariates)  # (B, H, Q)
     levels = torch.tensor(QUANTILES, device=error.device)
     return torch.maximum(levels * error, (levels - 1) * error).mean()
 
 
 def gaussian_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     """Gaussian negative log-likelihood (constant dropped), like the classic head's."""
-    x, mask, y = batch
-    out = network(x, mask)  # (B, H, 2)
+    x, mask, y, *covariates = batch
+    out = network(x, mask, *covariates)  # (B, H, 2)
     sigma = gaussian_sigma(out[..., 1])
     return (torch.log(sigma) + 0.5 * ((y - out[..., 0]) / sigma) ** 2).mean()
 
@@ -152,10 +165,13 @@ class Layout:
     highs: np.ndarray  # (series,) last training origin (targets end before validation)
 
 
-def layout(series: SeriesData, lengths: np.ndarray, config: ForecasterConfig) -> Layout:
-    """The fit's layout; a UserError when the data cannot train the patch model."""
+def layout(
+    series: SeriesData, lengths: np.ndarray, config: ForecasterConfig, future: int = 0
+) -> Layout:
+    """The fit's layout; a UserError when the data cannot train the patch model. ``future``:
+    how many of the series' last columns are known-future covariates (the rest past ones)."""
     settings = config.forecast
-    if series.values.shape[1] > 1:
+    if series.values.shape[1] - future > 1:
         raise UserError(
             "the patch model reads no covariates; drop --covariates or use --model classic"
         )
@@ -182,18 +198,26 @@ def fit_patch(
     lengths: np.ndarray,
     config: ForecasterConfig,
     device: torch.device,
+    covariates: CovariateData | None = None,
     **checkpointing: Any,
 ) -> tuple[PatchModule, Shape, SeriesScaler, History]:
-    """Train the patch model on the first ``lengths[i]`` rows of every series."""
+    """Train the patch model on the first ``lengths[i]`` rows of every series (``covariates``:
+    its known-future and static covariates, scaled on those rows only)."""
     settings = config.forecast
     lengths = np.asarray(lengths, np.int64)
-    lay = layout(series, lengths, config)
+    covariates = covariates or CovariateData()
+    lay = layout(series, lengths, config, len(covariates.future))
     usable, window, horizon, patch, k = lay.usable, lay.window, lay.horizon, lay.patch, lay.k
     highs, lows, seasons = lay.highs, lay.lows, lay.seasons
     scaler = patch_scaler(series.values, series.offsets, lengths)
     owner = np.repeat(np.arange(len(lengths)), np.diff(series.offsets))
     g = np.log(np.maximum(series.values[:, 0], 1e-6)) if scaler.log[0] else series.values[:, 0]
-    packed = Packed((g / scaler.scale[owner, 0]).astype(np.float32), series.offsets, lengths)
+    spec = covariates.fit(series, lengths)
+    known = scaled(known_raw(series, spec), spec.known_loc, spec.known_scale)
+    static = static_raw(covariates.static, spec, len(lengths))
+    static = scaled(static, spec.static_loc, spec.static_scale)
+    z = (g / scaler.scale[owner, 0]).astype(np.float32)
+    packed = Packed(z, series.offsets, lengths, known, static)
     n = len(lengths)
     shape = (window, horizon, patch)
     v_series = np.repeat(np.arange(n), k)
@@ -222,11 +246,13 @@ def fit_patch(
         seasons=list(usable),
         log=[bool(scaler.log[0]), False],
         likelihood=settings.likelihood,
+        covariates=dataclasses.asdict(spec),
     )
     with seeded(config.train.seed):
         network = PatchNetwork(patch_config).to(device)
     plateau = Plateau()
     top = TopCheckpoints(plateau, checkpointing.get("run_dir"), checkpointing.get("resume", False))
+    others = checkpointing.pop("callbacks", ())  # the caller's (e.g. TensorBoard), after ours
     history = fit(
         network,
         train,
@@ -234,7 +260,7 @@ def fit_patch(
         train_config,
         loss_fn=LOSSES[settings.likelihood],
         schedule=plateau,
-        callbacks=[plateau, top],
+        callbacks=[plateau, top, *others],
         device=device,
         desc="forecaster",
         **checkpointing,

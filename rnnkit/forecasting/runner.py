@@ -21,6 +21,7 @@ from rnnkit.data.io import SeriesData, load_table, season_length
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import Backtest
 from rnnkit.forecasting.config import ForecasterConfig, horizon_for_test, resolve
+from rnnkit.forecasting.covariates import read_covariates, require_patch
 from rnnkit.forecasting.evaluation import report
 from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.frames import Columns, holdout_lengths, prepare
@@ -42,6 +43,18 @@ class DataSpec:
     time_col: str | None = option(None, "time column (default: the dataset's, or the dates)")
     covariates: list[str] = option(
         [], "comma-separated past covariate columns (inputs only)", type=name_list
+    )
+    future_covariates: list[str] = option(
+        [],
+        "comma-separated known-future covariate columns (patch model): inputs over the window "
+        "and the forecast steps; 'rnnkit predict --future FILE' gives their future values",
+        type=name_list,
+    )
+    static_covariates: list[str] = option(
+        [],
+        "comma-separated static covariate columns (patch model): one value per series, "
+        "numeric (scaled) or text (embedded)",
+        type=name_list,
     )
     id_col: str | None = option(None, "series id column: long format, one global model")
     fill: str | None = option(
@@ -72,7 +85,10 @@ def load_data(spec: DataSpec) -> tuple[pd.DataFrame, Columns, int | None]:
     if target is None:
         raise UserError(f"name the column to forecast in {spec.source}: --target COLUMN")
     time_col = spec.time_col or (info.time_col if info else None)
-    columns = Columns(target, time_col, list(spec.covariates), spec.id_col, spec.fill, spec.freq)
+    id_col = spec.id_col or (info.id_col if info else None)
+    columns = Columns(target, time_col, list(spec.covariates), id_col, spec.fill, spec.freq)
+    columns.future_covariates = list(spec.future_covariates)
+    columns.static_covariates = list(spec.static_covariates)
     return frame, columns, (info.season if info else None)
 
 
@@ -86,7 +102,8 @@ def with_season(config: ForecasterConfig, season: int | None) -> ForecasterConfi
 def check_data(spec: DataSpec) -> None:
     """Fail on a bad table before anything is written (read and validate it)."""
     frame, columns, _ = load_data(spec)
-    prepare(frame, columns)
+    series = prepare(frame, columns)
+    read_covariates(frame, columns, series, [])  # static covariates: constant per series
 
 
 @dataclass
@@ -107,11 +124,13 @@ def training_data(spec: DataSpec, config: ForecasterConfig, test_size: int | flo
     lengths = np.diff(series.offsets)
     lengths = lengths - holdout_lengths(lengths, test_size)
     config = with_season(config, season)
+    require_patch(config.forecast.model, columns)
+    read_covariates(frame, columns, series, [])  # static covariates: constant per series
     if config.forecast.model == "classic":
         resolve(config, season_length(series.freq), int(np.min(lengths)))
     else:
         config = horizon_for_test(config, test_size)  # the patch model: one call
-        layout(series, lengths, config)
+        layout(series, lengths, config, len(columns.future_covariates or []))
     return TrainingData(frame, columns, series, lengths, config)
 
 

@@ -154,13 +154,14 @@ class DigitRecognizer:
         average = None
         if self.config.average_epochs and self.config.train.epochs:
             average = WeightAverage(self.config.average_epochs, self.config.train.epochs)
+        callbacks = [*checkpointing.pop("callbacks", []), *([average] if average else [])]
         self.history = fit(
             self.model,
             train,
             val,
             self.config.train,
             loss_fn=ctc_loss,
-            callbacks=[average] if average else [],
+            callbacks=callbacks,
             device=self.device,
             desc="speech",
             **checkpointing,
