@@ -98,7 +98,7 @@ def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:
         _stop_if_asked(run)
         if run.checkpoint_every and state.step % run.checkpoint_every == 0:
             save(run)
-        if distributed.max_over_ranks(int(time.perf_counter() > run.deadline), run.context):
+        if run.out_of_time():
             state.history.out_of_time = True  # the time budget is spent: every rank stops here
             break
     total, count = distributed.all_reduce_sum([state.loss_sum, state.loss_count], run.context)
