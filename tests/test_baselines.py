@@ -51,8 +51,11 @@ def test_average_skips_undefined_and_coverage_counts_inside() -> None:
 
 def test_report_has_every_method_and_metric() -> None:
     out = report([HISTORY], [np.array([8.0, 9.0])], [np.array([[8.0], [9.0]])], 3)
-    assert list(out) == ["model", "naive", "seasonal_naive", "drift"]
+    assert list(out) == ["model", "naive", "seasonal_naive", "drift", "naive2"]  # positive
     for method in out.values():
-        assert set(method) == {"mae", "rmse", "mase", "smape", "mape"}
+        assert set(method) == {"mae", "rmse", "mase", "smape", "mape", "owa"}
+    signed = report([HISTORY - 4], [np.array([8.0, 9.0])], [np.array([[8.0], [9.0]])], 3)
+    assert list(signed) == ["model", "naive", "seasonal_naive", "drift"]  # no Naive2, no OWA
+    assert "owa" not in signed["model"]
     assert out["model"]["mae"] == 0.0
     assert out["seasonal_naive"]["mae"] == pytest.approx((5 + 4) / 2)

@@ -88,20 +88,25 @@ def graph_inputs(made, meta: dict) -> dict[str, np.ndarray]:  # type: ignore[no-
 
 def test_export_takes_the_covariates_as_inputs(made, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     run, _, future = made
-    want = predicted(cli, run, future, tmp_path / "f.csv")["forecast"].to_numpy().reshape(3, STEPS)
+    table = predicted(cli, run, future, tmp_path / "f.csv")
     path = tmp_path / "f.pt"
     assert run_main("export", run, "--format", "torchscript", "--steps", STEPS, "--out", path) == 0
     model, meta = torchscript_meta(path)
     assert meta["input_names"] == ["window", "loc", "scale", "known", "static"]
+    names = meta["output_names"]
+    assert names[0] == "forecast" and "lo_95" in names  # the calibrated intervals too
+    want = [table[n].to_numpy().reshape(3, STEPS) for n in names]
     inputs = graph_inputs(made, meta)
     with torch.no_grad():
-        (got,) = model(*(torch.from_numpy(inputs[n]) for n in meta["input_names"]))
-    assert_close(got.numpy(), want)
+        got = model(*(torch.from_numpy(inputs[n]) for n in meta["input_names"]))
+    for mine, theirs in zip(got, want, strict=True):
+        assert_close(mine.numpy(), theirs)
     pytest.importorskip("onnxruntime")
     path = tmp_path / "f.onnx"
     assert run_main("export", run, "--format", "onnx", "--steps", STEPS, "--out", path) == 0
-    _, (got,) = onnx_run(path, inputs)
-    assert_close(got, want)
+    _, got_onnx = onnx_run(path, inputs)
+    for mine, theirs in zip(got_onnx, want, strict=True):
+        assert_close(mine, theirs)
 
 
 FUTURE_FAULTS = {

@@ -37,9 +37,10 @@ def test_train_writes_the_run_directory(run: Path) -> None:
     for name in ("model.safetensors", "model.json", "config.json", "history.json", "forecast.png"):
         assert (run / name).stat().st_size > 0, name
     metrics = json.loads((run / "metrics.json").read_text())
-    assert list(metrics["test"]) == ["model", "naive", "seasonal_naive", "drift"]
+    assert list(metrics["test"]) == ["model", "naive", "seasonal_naive", "drift", "naive2"]
     for scores in metrics["test"].values():
-        assert set(scores) == {"mae", "rmse", "mase", "smape", "mape"}
+        assert {"mae", "rmse", "mase", "smape", "mape", "owa"} <= set(scores)
+    assert {"coverage", "acd", "msis"} <= set(metrics["test"]["model"])  # calibrated intervals
     assert metrics["test_points"] == 24 and metrics["season"] == 12
     config = json.loads((run / "config.json").read_text())
     assert config["forecaster"]["epochs"] == 1 and "torch" in config["versions"]
@@ -53,7 +54,7 @@ def test_predict_prints_and_writes_but_never_overwrites(cli, run: Path, tmp_path
     assert "1961-01-01" in result.out and "forecast" in result.out  # after the file's end
     out = tmp_path / "f.csv"
     assert cli("predict", run, "--steps", "3", "--out", out).code == 0
-    assert pd.read_csv(out).shape == (3, 2)
+    assert pd.read_csv(out).shape == (3, 6)  # date, forecast and the calibrated intervals
     out.write_text("mine")
     failed = cli("predict", run, "--steps", "3", "--out", out)
     assert_one_line_error(failed)

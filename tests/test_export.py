@@ -200,7 +200,10 @@ def test_metadata_names_shapes_and_model(runs: Runs) -> None:
     pytest.importorskip("onnxruntime")
     single, _ = onnx_run(runs.export("lstm-direct", "onnx"), {"window": np.ones((1, 8, 1), "f")})
     _, multi = torchscript_meta(runs.export("gru-direct-quantile", "torchscript"))
-    assert single["input_names"] == ["window"] and single["output_names"] == ["forecast"]
+    # a point model's calibrated intervals are outputs too (rnnkit.forecasting.calibration)
+    assert single["input_names"] == ["window"]
+    assert single["output_names"] == ["forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
+    assert single["calibration"] == "symmetric" and multi["calibration"] == "cqr"
     assert single["inputs"][0]["shape"] == ["batch", 8, 1]
     assert single["outputs"][0] == {
         "name": "forecast",
@@ -225,7 +228,7 @@ def test_batch_is_dynamic_and_rows_independent(runs: Runs) -> None:
     values = pd.read_csv(runs.source("gru-recursive"))["y"].to_numpy("float32")
     batch = np.stack([values[e - 8 : e] for e in (20, 30, 40, 50, 60)])[..., None]  # (5, 8, 1)
     path = runs.export("gru-recursive", "onnx")
-    _, (together,) = onnx_run(path, {"window": batch})
+    together = onnx_run(path, {"window": batch})[1][0]  # the forecast (intervals follow)
     alone = [onnx_run(path, {"window": batch[i : i + 1]})[1][0][0] for i in range(5)]
     assert together.shape == (5, STEPS)
     assert_close(together, np.stack(alone))

@@ -88,9 +88,9 @@ def test_patch_onnx_equals_rnnkit_predict(made, cli, tmp_path: Path, name: str) 
     )
     _, outputs = onnx_run(path, feeds(csv, meta))
     want = predicted(cli, run, tmp_path, meta["output_names"])
-    assert len(outputs) == (1 if name == "patch" else 5)
-    if name != "patch":  # ordered bounds
-        assert (np.diff(np.stack([outputs[i] for i in (3, 1, 0, 2, 4)]), axis=0) >= 0).all()
+    assert len(outputs) == 5  # calibrated intervals for every head, the point model's too
+    assert (np.diff(np.stack([outputs[i] for i in (3, 1, 0, 2, 4)]), axis=0) >= 0).all()
+    assert (outputs[4] > outputs[3]).any()  # intervals with a width
     for column, got in zip(meta["output_names"], outputs, strict=True):
         assert_close(got, want[column])
 

@@ -50,13 +50,14 @@ def test_every_strategy_and_likelihood(strategy: str, likelihood: str | None) ->
     table = forecaster.predict(7)
     assert len(table) == 7
     assert list(table.index) == list(pd.date_range("2005-01-01", periods=7, freq="MS"))
-    if likelihood is None:
-        assert list(table.columns) == ["forecast"]
-    else:
-        assert list(table.columns) == ["forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
-        ordered = ["lo_95", "lo_80", "forecast", "hi_80", "hi_95"]
-        assert (table[ordered].diff(axis=1).iloc[:, 1:] >= 0).all().all()
+    # calibrated intervals on every head, the point model's too
+    assert list(table.columns) == ["forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
+    ordered = ["lo_95", "lo_80", "forecast", "hi_80", "hi_95"]
+    assert (table[ordered].diff(axis=1).iloc[:, 1:] >= 0).all().all()
     assert np.isfinite(table.to_numpy()).all()
+    raw = fitted(**options, calibration="none").predict(7)
+    pd.testing.assert_series_equal(raw["forecast"], table["forecast"])  # the same point forecast
+    assert list(raw.columns) == (["forecast"] if likelihood is None else list(table.columns))
 
 
 def test_save_then_load_gives_identical_predictions(tmp_path: Path) -> None:
@@ -92,9 +93,11 @@ def test_evaluate_reports_model_and_baselines() -> None:
         monthly(), target="y", time_col="date", test_size=12
     )
     result = forecaster.evaluate(monthly(), test_size=12)
-    assert list(result) == ["model", "naive", "seasonal_naive", "drift"]
-    assert set(result["model"]) == {"mae", "rmse", "mase", "smape", "mape", "coverage"}
-    assert set(result["model"]["coverage"]) == {"80", "95"}
+    assert list(result) == ["model", "naive", "seasonal_naive", "drift", "naive2"]
+    metrics = {"mae", "rmse", "mase", "smape", "mape", "owa"}
+    assert set(result["model"]) == metrics | {"coverage", "acd", "msis"}
+    assert set(result["model"]["coverage"]) == set(result["model"]["acd"]) == {"80", "95"}
+    assert result["naive2"]["owa"] == pytest.approx(1.0)
     y = monthly()["y"].to_numpy()
     # seasonal naive repeats the last 12 training months; MASE divides by the in-sample lag-12 MAE
     expected = np.mean(np.abs(y[48:] - y[36:48])) / np.mean(np.abs(y[12:48] - y[:36]))
@@ -128,7 +131,7 @@ def test_a_thousand_series_end_to_end_in_one_batched_predict() -> None:
     forecaster.fit(frame.drop(columns="step"), target="y", id_col="id")
     table = forecaster.predict(4)
     assert len(table) == 4 * n_series
-    assert list(table.columns) == ["id", "forecast"]
+    assert list(table.columns) == ["id", "forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
     assert table["id"].iloc[:8].tolist() == ["s0"] * 4 + ["s1"] * 4
     assert table.index[:4].tolist() == [20, 21, 22, 23]
     # per-series scaling: forecasts follow each series' own level

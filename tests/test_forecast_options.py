@@ -51,8 +51,9 @@ def test_fit_trains_with_what_was_asked(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(patch_training, "fit", spy)
     Forecaster(lr=3e-3, batch_size=32, epochs=1).fit(seasonal(), target="y", time_col="date")
     Forecaster(epochs=1).fit(seasonal(), target="y", time_col="date")
-    asked, default = seen
+    asked, asked_proxy, default, _ = seen  # each fit, then its calibration proxy
     assert (asked.lr, asked.batch_size, asked.patience) == (3e-3, 32, 6)
+    assert (asked_proxy.lr, asked_proxy.patience) == (asked.lr, asked.patience)
     assert default.lr == 2e-3 and default.batch_size != 32
 
 

@@ -35,7 +35,7 @@ def test_benchmark_writes_forecasts_scores_and_table(cli, tmp_path: Path) -> Non
     out = tmp_path / "run"
     result = cli(
         "benchmark", "m4", "--subset", "hourly", "--data-dir", data, "--epochs", "2",
-        "--seeds", "0,1", "--out", out, "--no-progress",
+        "--seeds", "0,1", "--out", out, "--no-progress", "--per-series", tmp_path / "worst.csv",
     )  # fmt: skip
     assert result.code == 0, result.err
     metrics = json.loads((out / "metrics.json").read_text())
@@ -54,6 +54,28 @@ def test_benchmark_writes_forecasts_scores_and_table(cli, tmp_path: Path) -> Non
     assert per_series["smape"].is_monotonic_decreasing
     assert (out / "examples.png").stat().st_size > 0
     assert "Naive2 (published) | 18.383 | 2.395" in (out / "table.md").read_text()
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "worst.csv"), per_series)
+    # calibrated intervals: MSIS, coverage and ACD recomputed here from the written forecasts
+    assert list(forecasts.columns[3:]) == ["lo_80", "hi_80", "lo_95", "hi_95"]
+    test = pd.read_csv(data / "Hourly-test.csv").set_index("V1")
+    train = pd.read_csv(data / "Hourly-train.csv").set_index("V1")
+    msis, inside_95, inside_80 = [], [], []
+    for key, part in forecasts.groupby("id"):
+        y = test.loc[key].to_numpy()[part["h"].to_numpy() - 1]
+        history = train.loc[key].dropna().to_numpy()
+        scale = np.mean(np.abs(history[24:] - history[:-24]))
+        lo, hi = part["lo_95"].to_numpy(), part["hi_95"].to_numpy()
+        score = hi - lo + 40 * np.clip(lo - y, 0, None) + 40 * np.clip(y - hi, 0, None)
+        msis.append(score.mean() / scale)
+        inside_95 += list((lo <= y) & (y <= hi))
+        inside_80 += list((part["lo_80"].to_numpy() <= y) & (y <= part["hi_80"].to_numpy()))
+    seed0 = metrics["seeds"][0]
+    assert seed0["msis"] == pytest.approx(np.mean(msis))  # equal lengths: series mean = point mean
+    assert seed0["coverage"] == pytest.approx(np.mean(inside_95))
+    assert seed0["coverage_80"] == pytest.approx(np.mean(inside_80))
+    assert seed0["acd"] == pytest.approx(abs(np.mean(inside_95) - 0.95))
+    table = (out / "table.md").read_text()
+    assert "MSIS | ACD" in table and "| 7.928 | 0.040 |" in table  # ES-RNN's published row
 
 
 def test_benchmark_bad_folder_is_one_line_and_writes_nothing(cli, tmp_path: Path) -> None:
@@ -62,4 +84,8 @@ def test_benchmark_bad_folder_is_one_line_and_writes_nothing(cli, tmp_path: Path
     assert result.code == 2
     assert result.err.startswith("rnnkit: error:") and result.err.count("\n") == 1
     assert "Mcompetitions/M4-methods" in result.err
+    assert not out.exists()
+    flags = ("--data-dir", tmp_path, "--out", out, "--per-series", tmp_path / "t.json")
+    result = cli("benchmark", "m4", "--subset", "hourly", *flags)
+    assert result.code == 2 and "--per-series" in result.err and result.err.count("\n") == 1
     assert not out.exists()

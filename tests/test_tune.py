@@ -60,7 +60,7 @@ def test_tune_writes_the_trials_the_plot_and_the_summary(searched: Path) -> None
     assert summary["fixed"] == {"epochs": 2, "hidden_size": 8}
     for name in ("best", "defaults"):
         scores = summary["test"][name]
-        assert set(scores) == {"model", "naive", "seasonal_naive", "drift"}
+        assert {"model", "naive", "seasonal_naive", "drift"} <= set(scores)
         assert scores["seasonal_naive"]["mase"] == pytest.approx(2.494, abs=1e-3)  # README
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
+
 from rnnkit.cli.common import (
     add_estimator_flags,
     add_output_flags,
     config_from_args,
 )
+from rnnkit.cli.forecast_flags import add_per_series_flag, check_per_series
 from rnnkit.config import int_list
+from rnnkit.data.io import write_table
 from rnnkit.forecasting.config import TRAIN_HELPS, ForecasterConfig
 from rnnkit.forecasting.m4 import SUBSETS, read_m4
 from rnnkit.forecasting.m4_benchmark import format_table, run_m4_benchmark
@@ -39,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_estimator_flags(
         parser, ForecasterConfig(), title="forecaster", helps=TRAIN_HELPS, skip=("bidirectional",)
     )
+    add_per_series_flag(parser)
     add_output_flags(parser, "runs/m4")
     parser.set_defaults(func=run)
 
@@ -47,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, ForecasterConfig())
     config.device = args.device
     config.check()
+    check_per_series(args.per_series, args.overwrite)
     train, test = read_m4(args.data_dir, args.subset)  # a bad folder fails before --out is made
     out = prepare_run_dir(Path(args.out), overwrite=args.overwrite)
     defaults = ForecasterConfig().options()
@@ -60,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         options=changed,
         progress=config.train.progress,
     )
+    if args.per_series:  # the first seed's table, as per_series.csv
+        table = pd.read_csv(out / "per_series.csv")
+        write_table(table, args.per_series, overwrite=args.overwrite)
     print(format_table(summary))
     print(
         f"\nwrote {out}/metrics.json, table.md, forecasts_seed*.csv, per_series.csv, examples.png"

@@ -26,6 +26,8 @@ from rnnkit.cli.common import (
 )
 from rnnkit.cli.forecast_flags import (
     add_all_model_flags,
+    add_per_series_flag,
+    check_per_series,
     data_spec,
     forecaster_config,
     holdout_size,
@@ -74,8 +76,9 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="fit a forecaster on a series file, score it on the held-out end",
         description="Fit on everything before the last --test-size points of each series, "
-        "score those points beside the naive, seasonal naive and drift baselines, and write "
-        "the run folder (model, config, history, metrics.json, forecast.png).",
+        "score those points (calibrated 80%/95% intervals: coverage, ACD, MSIS) beside the "
+        "naive, seasonal naive, drift and Naive2 baselines (OWA), and write the run folder "
+        "(model, config, history, metrics.json, forecast.png).",
     )
     add_all_model_flags(parser)
     parser.add_argument(
@@ -90,6 +93,7 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         help="continue the interrupted run RUN from its checkpoint, with the "
         "data and options it started with (read from RUN/config.json)",
     )
+    add_per_series_flag(parser)
     add_output_flags(parser, AUTO_OUT)
     parser.set_defaults(func=run_train)
 
@@ -109,6 +113,9 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         spec, config, test = data_spec(args), forecaster_config(args), args.test_size
     data = training_data(spec, config, test)  # bad data fails before a folder is made
+    check_per_series(args.per_series, args.overwrite)
+    if args.per_series and not test:
+        raise UserError("--per-series scores the held-out part: give --test-size > 0")
     if run is None:
         out = Path(args.out)
         if args.out == AUTO_OUT:
@@ -126,7 +133,8 @@ def run_train(args: argparse.Namespace) -> int:
     saving["callbacks"] = log_callbacks(args)
     start = time.perf_counter()
     forecaster.fit_series(data.series, data.columns, data.lengths, frame=data.frame, **saving)
-    metrics = finish_run(forecaster, data, spec, test, out, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    metrics = finish_run(forecaster, data, spec, test, out, seconds, per_series=args.per_series)
     if writes_files():  # under torchrun, rank 0 alone reports
         if metrics["test"] is not None:
             print(format_report(metrics["test"]))
@@ -196,6 +204,7 @@ def register_backtest(subparsers: argparse._SubParsersAction) -> None:
         default=True,
         help="fit again at every cut-off (default); --no-refit fits at the first one only",
     )
+    add_per_series_flag(parser)
     add_output_flags(parser, AUTO_OUT + "-backtest")
     parser.set_defaults(func=run_backtest)
 
@@ -203,6 +212,7 @@ def register_backtest(subparsers: argparse._SubParsersAction) -> None:
 def run_backtest(args: argparse.Namespace) -> int:
     spec, config = data_spec(args), forecaster_config(args)
     check_data(spec)
+    check_per_series(args.per_series, args.overwrite)
     out = Path(args.out)
     if args.out == AUTO_OUT + "-backtest":
         out = unique_run_dir(f"runs/{spec.name}-{config.model.cell}-backtest")
@@ -220,12 +230,15 @@ def run_backtest(args: argparse.Namespace) -> int:
     write_backtest(result, spec, config, out, **options)
     if not writes_files():  # under torchrun, rank 0 alone reports
         return 0
+    if args.per_series:
+        write_table(result.per_series(), args.per_series, overwrite=args.overwrite)
     for k, fold in enumerate(result.folds):
         print(
             f"fold {k + 1} (cut-off {fold.cutoff}): model MASE {fold.metrics['model']['mase']:.3f}"
         )
     print("\nmean over folds:\n" + format_report(result.mean))
-    print(f"\nwrote {out}/backtest.json, backtest.png")
+    extra = f", {args.per_series}" if args.per_series else ""
+    print(f"\nwrote {out}/backtest.json, backtest.png{extra}")
     return 0
 
 

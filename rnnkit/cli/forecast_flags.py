@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rnnkit.cli.common import add_estimator_flags, config_from_args
 from rnnkit.config import add_flags, from_args
+from rnnkit.data.io import CSV_SUFFIXES, PARQUET_SUFFIXES
+from rnnkit.errors import UserError
 from rnnkit.forecasting.config import TRAIN_HELPS, ForecasterConfig
 from rnnkit.forecasting.runner import DataSpec
 
@@ -47,3 +50,30 @@ def forecaster_config(args: argparse.Namespace) -> ForecasterConfig:
     config.device = args.device
     config.check()
     return config
+
+
+def add_per_series_flag(parser: argparse.ArgumentParser) -> None:
+    """``--per-series FILE``: the per-series scores, to find the worst series."""
+    parser.add_argument(
+        "--per-series",
+        metavar="FILE",
+        help="also write one row per series (id, points, mae, rmse, mase, smape, mape, msis, "
+        "coverage_80, coverage_95, each baseline's MASE; the worst MASE first) to this "
+        ".csv or .parquet file",
+    )
+
+
+def check_per_series(path: str | None, overwrite: bool) -> None:
+    """Fail on an unusable ``--per-series`` file before anything is computed or written."""
+    if path is None:
+        return
+    file = Path(path)
+    suffixes = [s.lower() for s in file.suffixes[-2:]]
+    if suffixes[-1:] == [".gz"]:
+        suffixes = suffixes[:-1]
+    if not suffixes or suffixes[-1] not in (*CSV_SUFFIXES, *PARQUET_SUFFIXES):
+        raise UserError(f"--per-series {path}: give a .csv or .parquet file name")
+    if file.is_dir():
+        raise UserError(f"--per-series {path} is a folder; give a file name")
+    if file.exists() and not overwrite:
+        raise UserError(f"--per-series {path} already exists; pass --overwrite to replace it")

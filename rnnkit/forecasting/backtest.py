@@ -18,7 +18,7 @@ import pandas as pd
 from rnnkit.data.io import SeriesData, season_length
 from rnnkit.errors import UserError
 from rnnkit.forecasting.config import ForecasterConfig, Shape
-from rnnkit.forecasting.evaluation import mean_report, report
+from rnnkit.forecasting.evaluation import mean_report, per_series_table, report
 from rnnkit.forecasting.fitted import Holdout
 from rnnkit.forecasting.frames import Columns, as_frame, prepare
 
@@ -55,6 +55,7 @@ class Fold:
     cutoff: Any  # last training timestamp (or step) of the first series
     metrics: dict[str, Any]
     holdout: Holdout
+    season: int = 1  # the season of its MASE and MSIS
 
 
 @dataclass
@@ -66,6 +67,19 @@ class Backtest:
     settings: dict[str, Any]  # folds, step, test_size, refit
     history_times: pd.Index  # the first series' full time axis and values, for the figure
     history: np.ndarray
+
+    def per_series(self) -> pd.DataFrame:
+        """Every fold's per-series scores (a ``fold`` column first), the worst MASE first."""
+        tables = []
+        for k, fold in enumerate(self.folds):
+            held = fold.holdout
+            table = per_series_table(
+                held.ids, held.histories, held.truths, held.forecasts, fold.season
+            )
+            tables.append(table.assign(fold=k + 1))
+        table = pd.concat(tables, ignore_index=True)
+        table = table[["fold", *[c for c in table.columns if c != "fold"]]]
+        return table.sort_values("mase", ascending=False, kind="stable")
 
     def to_dict(self) -> dict[str, Any]:
         folds = [
@@ -127,7 +141,7 @@ def backtest(
         held = model.holdout_series(series, ends, n_test)
         assert model.shape is not None
         scores = report(held.histories, held.truths, held.forecasts, model.shape.season)
-        results.append(Fold(held.history_times[0][-1], scores, held))
+        results.append(Fold(held.history_times[0][-1], scores, held, model.shape.season))
     settings = {"folds": folds, "step": step, "test_size": test, "refit": refit}
     first = series.series(0)[:, 0]
     return Backtest(

@@ -10,6 +10,7 @@ from rnnkit.config import fraction, option, override, positive_int, to_flat
 from rnnkit.data.scaling import TRANSFORMS
 from rnnkit.errors import UserError, unknown
 from rnnkit.forecasting.calendar import CALENDAR_MODES
+from rnnkit.forecasting.calibration import CALIBRATIONS
 from rnnkit.forecasting.module import LIKELIHOODS, WINDOW_NORMS
 from rnnkit.models import ModelConfig, resolve_backend
 from rnnkit.training import TrainConfig
@@ -60,6 +61,12 @@ class ForecastSettings:
         None,
         "add 80%/95% intervals: gaussian (mean + scale) or quantile (pinball loss)",
         choices=("gaussian", "quantile"),
+    )
+    calibration: str = option(
+        "conformal",
+        "80%/95% intervals calibrated on the end of the training part (split conformal, per "
+        "horizon step; docs/forecasting.md); none: the head's own intervals (a point model: none)",
+        choices=CALIBRATIONS,
     )
     season: int | None = option(
         None,
@@ -136,6 +143,8 @@ class ForecasterConfig:
             raise unknown("--calendar mode", forecast.calendar, CALENDAR_MODES)
         if forecast.model != "patch" and forecast.calendar == "on":
             raise UserError("calendar features need --model patch (the classic model has none)")
+        if forecast.calibration not in CALIBRATIONS:
+            raise unknown("calibration", forecast.calibration, CALIBRATIONS)
         if forecast.transform not in TRANSFORMS:
             raise unknown("transform", forecast.transform, TRANSFORMS)
         if forecast.window_norm not in WINDOW_NORMS:

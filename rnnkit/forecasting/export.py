@@ -106,15 +106,16 @@ def export_forecaster(
     if not per_series:  # one series: its statistics become constants of the graph
         loc, scale = torch.as_tensor(scaler.loc[:1]), torch.as_tensor(scaler.scale[:1])  # (1, F)
     noise = forecast_noise(fitted, int(steps))
-    graph = ForecastGraph(exportable(reference), int(steps), loc, scale, noise).eval()
+    calibration = None if fitted.calibration is None else copy.deepcopy(fitted.calibration).cpu()
+    graph = ForecastGraph(exportable(reference), int(steps), loc, scale, noise, calibration)
     meta = describe(fitted, int(steps), per_series, format)
-    check = ForecastGraph(reference, int(steps), loc, scale, noise).eval()
+    check = ForecastGraph(reference, int(steps), loc, scale, noise, calibration).eval()
     extra = covariate_names(module)
     example = sample_inputs(context, 2, per_series, int(steps), extra)
     probe = sample_inputs(context, 3, per_series, int(steps), extra)  # another batch size
     target.parent.mkdir(parents=True, exist_ok=True)
     write = write_onnx if format == "onnx" else write_torchscript
-    atomic_write(target, lambda tmp: write(graph, example, probe, check, meta, tmp))
+    atomic_write(target, lambda tmp: write(graph.eval(), example, probe, check, meta, tmp))
     return target
 
 
@@ -138,10 +139,8 @@ def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str
         for name in ("loc", "scale"):
             inputs.append(tensor_spec(name, ["batch", f], f"each row's series' scaling {name}"))
     inputs += covariate_specs(module, w, steps)
-    outputs = [
-        tensor_spec(name, ["batch", steps], "forecast in the target's units")
-        for name in output_names(module.config.likelihood)
-    ]
+    names = output_names(module.config.likelihood, fitted.calibration is not None)
+    outputs = [tensor_spec(n, ["batch", steps], "forecast in the target's units") for n in names]
     versions = environment()
     meta: dict[str, Any] = {
         "format": "rnnkit-forecaster-export",
@@ -158,6 +157,7 @@ def describe(fitted: Fitted, steps: int, per_series: bool, fmt: str) -> dict[str
         "model": "patch" if patch else "classic",
         "strategy": fitted.config.forecast.strategy,
         "likelihood": module.config.likelihood,
+        "calibration": None if fitted.calibration is None else fitted.calibration.method,
         "cell": module.config.cell,
         "frequency": fitted.freq,
         "target": columns.target,

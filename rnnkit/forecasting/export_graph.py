@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.forecasting.calibration import Calibration
 from rnnkit.forecasting.frames import OUTPUT_COLUMNS
 from rnnkit.forecasting.module import ForecastModule
 from rnnkit.forecasting.patch import PatchModule, PatchNetwork
@@ -30,7 +31,8 @@ MODULE_COLUMNS = ("lo_95", "lo_80", "forecast", "hi_80", "hi_95")
 class ForecastGraph(nn.Module):
     """What an exported file computes: raw windows (+ loc/scale) -> the named raw forecasts.
 
-    ``steps`` is fixed (the loop is unrolled when traced); the batch size is not. ``loc`` and
+    ``steps`` is fixed (the loop is unrolled when traced); the batch size is not. A
+    ``calibration`` (:mod:`.calibration`) turns the output into the calibrated bounds. ``loc`` and
     ``scale`` (1, F) are the folded statistics of a one-series model, or None when they are
     inputs. ``noise`` holds the draws a Gaussian model feeds back, as ``Forecaster.predict``
     uses them. A patch model with covariates takes ``known`` (batch, window + steps, C) and
@@ -44,14 +46,15 @@ class ForecastGraph(nn.Module):
         loc: Tensor | None,
         scale: Tensor | None,
         noise: Tensor | None,
+        calibration: Calibration | None = None,
     ) -> None:
         super().__init__()
-        self.module, self.steps = module, steps
+        self.module, self.steps, self.calibration = module, steps, calibration
         self.stats: Tensor | None
         folded = None if loc is None or scale is None else torch.cat([loc, scale])  # (2, F)
         self.register_buffer("stats", folded)
         self.register_buffer("noise", noise)
-        names = output_names(module.config.likelihood)
+        names = output_names(module.config.likelihood, calibration is not None)
         self.columns = [0] if len(names) == 1 else [MODULE_COLUMNS.index(n) for n in names]
         self.extra = covariate_names(module)
 
@@ -70,6 +73,8 @@ class ForecastGraph(nn.Module):
             out = self.module(window, loc, scale, self.steps, self.noise, known, static)
         else:
             out = self.module(window, loc, scale, self.steps, self.noise)  # (batch, steps, K)
+        if self.calibration is not None:  # calibrated bounds: (batch, steps, 5)
+            out = self.calibration(out, window, loc, scale, self.module.log)
         return tuple(out[..., k] for k in self.columns)
 
 
@@ -81,9 +86,9 @@ def covariate_names(module: ForecastModule | PatchModule) -> list[str]:
     return [name for name, there in (("known", spec.known), ("static", spec.static)) if there]
 
 
-def output_names(likelihood: str | None) -> list[str]:
-    """``forecast``, plus the 80%/95% interval bounds for a probabilistic model."""
-    return list(OUTPUT_COLUMNS[:1] if likelihood is None else OUTPUT_COLUMNS)
+def output_names(likelihood: str | None, calibrated: bool = False) -> list[str]:
+    """``forecast``, plus the 80%/95% interval bounds (a probabilistic or calibrated model)."""
+    return list(OUTPUT_COLUMNS[:1] if likelihood is None and not calibrated else OUTPUT_COLUMNS)
 
 
 def forecast_noise(fitted: Fitted, steps: int) -> Tensor | None:

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 
 from rnnkit.data.scaling import SeriesScaler
+from rnnkit.forecasting.calibration import Calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.context import Context
 from rnnkit.forecasting.frames import Columns
@@ -30,6 +31,7 @@ class Fitted:
     freq: str | None  # the time grid's frequency
     ids: list[str]  # the series, in order
     device: torch.device  # where the module runs
+    calibration: Calibration | None = None  # calibrated interval widths (None: the head's)
 
 
 @dataclass

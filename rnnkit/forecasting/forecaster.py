@@ -24,6 +24,7 @@ from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import backtest
 from rnnkit.forecasting.calendar import calendar_names
+from rnnkit.forecasting.calibration import Calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape, horizon_for_test
 from rnnkit.forecasting.context import Context, build_context
 from rnnkit.forecasting.covariates import (
@@ -78,6 +79,7 @@ class Forecaster:
         self.ids: list[str] = []
         self.history: History | None = None
         self.context: Context | None = None
+        self.calibration: Calibration | None = None  # the intervals' widths (None: the head's)
         self.device = torch.device("cpu")
 
     # --- fitting --------------------------------------------------------------------------
@@ -143,9 +145,12 @@ class Forecaster:
         patch = config.forecast.model == "patch"
         calendar = calendar_names(config.forecast.calendar, series.freq) if patch else []
         inputs = (read_covariates(frame, columns, series, calendar),) if patch else ()
-        self.module, self.shape, self.scaler, self.history = (fit_patch if patch else fit_classic)(
+        fit_model = fit_patch if patch else fit_classic
+        self.module, self.shape, self.scaler, self.history, self.calibration = fit_model(
             series, lengths, config, self.device, *inputs, **checkpointing
         )
+        if self.calibration is not None:
+            self.calibration.to(self.device)
         self.context = self._build_context(series, lengths, frame)
         return self
 
@@ -162,7 +167,7 @@ class Forecaster:
             raise UserError("this Forecaster is not fitted yet: call fit() or Forecaster.load()")
         assert self.scaler is not None and self.context is not None
         parts = (self.module, self.columns, self.shape, self.scaler, self.context)
-        return Fitted(self.config, *parts, self.freq, self.ids, self.device)
+        return Fitted(self.config, *parts, self.freq, self.ids, self.device, self.calibration)
 
     def _context(self, data: Data, ends: np.ndarray | None = None) -> Context:
         fitted = self.fitted()
@@ -191,7 +196,8 @@ class Forecaster:
     def forecast_tensor(
         self, context: Context, rows: list[int], steps: int, future: np.ndarray | None = None
     ) -> np.ndarray:
-        """Module output for the context rows: (series, steps, K), K = 1 or 5, in raw units.
+        """Module output for the context rows: (series, steps, K), K = 1 or 5, in raw units;
+        with a calibration, its 5 columns (lo_95, lo_80, forecast, hi_80, hi_95).
         ``future``: (rows, steps, C) raw known-future inputs over the steps (patch model)."""
         return forecast_tensor(self.fitted(), context, rows, steps, future)
 

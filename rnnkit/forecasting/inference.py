@@ -17,7 +17,8 @@ from rnnkit.forecasting.patch import PatchModule
 def forecast_tensor(
     fitted: Fitted, context: Context, rows: list[int], steps: int, future: np.ndarray | None
 ) -> np.ndarray:
-    """(rows, steps, K) raw forecasts, K = 1 or 5, for the ``rows`` of ``context``.
+    """(rows, steps, K) raw forecasts, K = 1 or 5 (always 5 with a calibration), for the
+    ``rows`` of ``context``.
 
     ``future`` (rows, steps, C): raw known-future inputs over the steps (patch model). A
     Gaussian model fed its own forecasts draws the seeded normals :func:`forecast_noise` draws
@@ -35,7 +36,10 @@ def forecast_tensor(
     parts = []
     for i in range(0, len(rows), chunk):
         part = [t[i : i + chunk] for t in inputs]
-        parts.append(module(*part[:3], steps, noise, *part[3:]))
+        out = module(*part[:3], steps, noise, *part[3:])
+        if fitted.calibration is not None:  # the calibrated bounds (lo_95 .. hi_95)
+            out = fitted.calibration(out, *part[:3], module.log)
+        parts.append(out)
     out = parts[0] if len(parts) == 1 else torch.cat(parts)
     return out.cpu().numpy()  # (series, steps, K): the one transfer back
 

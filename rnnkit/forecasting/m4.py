@@ -107,6 +107,8 @@ def _join(test: pd.DataFrame, forecasts: pd.DataFrame) -> pd.DataFrame:
     intervals = [c for c in ("lo_95", "hi_95") if c in forecasts.columns]
     if len(intervals) == 1:
         raise UserError("the forecasts need both lo_95 and hi_95 for interval scores, or neither")
+    if "lo_80" in forecasts.columns and "hi_80" in forecasts.columns and intervals:
+        intervals += ["lo_80", "hi_80"]
     fc = forecasts[["id", "h", "yhat", *intervals]]
     fc = fc.assign(id=fc["id"].astype(str), h=fc["h"].astype(np.int64))
     if fc.duplicated(["id", "h"]).any():
@@ -152,6 +154,9 @@ def _score(
             lo, hi = part["lo_95"].to_numpy(), part["hi_95"].to_numpy()
             row["msis"] = interval_scores.msis(y, lo, hi, hist, m, alpha=0.05)
             row["coverage"] = interval_scores.coverage(y, lo, hi)
+            if "lo_80" in part.columns:
+                lo80, hi80 = part["lo_80"].to_numpy(), part["hi_80"].to_numpy()
+                row["coverage_80"] = interval_scores.coverage(y, lo80, hi80)
         rows.append(row)
     table = pd.DataFrame(rows)
     weights = table["points"].to_numpy()
@@ -169,6 +174,8 @@ def _score(
         result["msis"] = mean("msis")
         result["coverage"] = mean("coverage")
         result["acd"] = abs(result["coverage"] - LEVEL)
+        if "coverage_80" in table.columns:
+            result["coverage_80"] = mean("coverage_80")
     result["per_series"] = table
     return result
 
@@ -179,7 +186,8 @@ def score_m4(
     """Score forecasts (id, h, yhat; optionally lo_95, hi_95) of a subset's test points.
 
     Returns smape, mase, owa (against Naive2 on the same training data), smape_naive2,
-    mase_naive2, with intervals msis, coverage and acd; subset, series and points; and
+    mase_naive2, with intervals msis, coverage and acd (95%; with lo_80, hi_80 also
+    coverage_80); subset, series and points; and
     "per_series", a DataFrame (id, n, points, seasonal, scale, smape, mase, smape_naive2,
     mase_naive2[, msis, coverage]) to inspect the worst series. Every test point needs one
     finite forecast; forecasts for other points are ignored.

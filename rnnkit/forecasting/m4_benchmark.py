@@ -28,14 +28,15 @@ from rnnkit.runs import write_json
 # the seasons a model sees per subset (the metrics keep M4's own: Weekly and Daily use 1);
 # M4's series carry no dates, so the frequency comes from the subset's name
 MODEL_SEASON = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7, "hourly": 24}
-SCORES = ("smape", "mase", "owa", "msis", "coverage", "acd")
+SCORES = ("smape", "mase", "owa", "msis", "coverage", "acd", "coverage_80")
+INTERVALS = ("lo_80", "hi_80", "lo_95", "hi_95")
 
 
 def m4_frame(predictions: pd.DataFrame, horizon: int) -> pd.DataFrame:
-    """``Forecaster.predict`` output (long, by id) -> ``id, h, yhat`` (+ ``lo_95, hi_95``)."""
+    """``Forecaster.predict`` output (long, by id) -> ``id, h, yhat`` (+ the interval bounds)."""
     frame = predictions.reset_index(drop=True).rename(columns={"forecast": "yhat"})
     frame.insert(1, "h", np.tile(np.arange(1, horizon + 1), len(frame) // horizon))
-    keep = ["id", "h", "yhat"] + [c for c in ("lo_95", "hi_95") if c in frame]
+    keep = ["id", "h", "yhat"] + [c for c in INTERVALS if c in frame]
     return frame[keep]
 
 
@@ -117,25 +118,25 @@ def run_m4_benchmark(
     return summary
 
 
+def _cell(value: Any) -> str:
+    """A table cell: 3 decimals, blank where the figure is missing (None or NaN)."""
+    return "" if value is None or value != value else f"{value:.3f}"
+
+
+TABLE = ("smape", "mase", "owa", "msis", "acd", "coverage", "coverage_80")
+
+
 def format_table(summary: dict[str, Any]) -> str:
-    """A markdown table: rnnkit (mean of the seeds) beside the baselines and published rows."""
-    lines = ["| method | sMAPE | MASE | OWA |", "| --- | --- | --- | --- |"]
-    m = summary["mean"]
+    """A markdown table: rnnkit (mean of the seeds) beside the baselines and published rows
+    (sMAPE, MASE, OWA; the 95% interval's MSIS, ACD and coverage; the 80% coverage)."""
+    lines = [
+        "| method | sMAPE | MASE | OWA | MSIS | ACD | coverage 95% | coverage 80% |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     seeds = len(summary["seeds"])
-    lines.append(
-        f"| rnnkit defaults (mean of {seeds} seed{'s' * (seeds > 1)}) | "
-        f"{m['smape']:.3f} | {m['mase']:.3f} | {m['owa']:.3f} |"
-    )
-    for row in summary["baselines"]:
-        lines.append(
-            f"| {row['method']} (computed) | {row['smape']:.3f} | {row['mase']:.3f} | "
-            f"{row['owa']:.3f} |"
-        )
-    for row in summary["published"]:
-        if row["smape"] is None or row["smape"] != row["smape"]:  # an interval-only row
-            continue
-        owa = "" if row["owa"] is None else f"{row['owa']:.3f}"
-        lines.append(
-            f"| {row['method']} (published) | {row['smape']:.3f} | {row['mase']:.3f} | {owa} |"
-        )
+    rows = [(f"rnnkit (mean of {seeds} seed{'s' * (seeds > 1)})", summary["mean"])]
+    rows += [(f"{r['method']} (computed)", r) for r in summary["baselines"]]
+    rows += [(f"{r['method']} (published)", r) for r in summary["published"]]
+    for name, row in rows:
+        lines.append(f"| {name} | " + " | ".join(_cell(row.get(k)) for k in TABLE) + " |")
     return "\n".join(lines)

@@ -145,9 +145,9 @@ class PatchNetwork(nn.Module):
             past = known[:, : c.window].reshape(batch, -1, c.patch * self.known)  # (B, P, p*C)
             parts.append(past)
         _, state = self.rnn(torch.relu(self.inp(torch.cat(parts, dim=-1))))
-        base = (
-            self.naive(x, c.base_season) if c.base_season else torch.zeros_like(x[:, : c.horizon])
-        )
+        # no base season: the level (0); as wide as the horizon even when the window is shorter
+        zero = torch.zeros_like(x[:, :1]).repeat(1, c.horizon)
+        base = self.naive(x, c.base_season) if c.base_season else zero
         hidden = last_hidden(state, 1)  # (B, hidden)
         features = [hidden] + [self.naive(x, m) - base for m in c.lags]
         step = None

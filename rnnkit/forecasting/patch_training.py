@@ -24,8 +24,16 @@ from torch.utils.data import Dataset
 from rnnkit.data.io import SeriesData
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
+from rnnkit.forecasting.calibration import Calibration
+from rnnkit.forecasting.calibration_data import patch_calibration, proxy_calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape
-from rnnkit.forecasting.covariates import CovariateData, known_raw, scaled, static_raw
+from rnnkit.forecasting.covariates import (
+    CovariateData,
+    CovariateSpec,
+    known_raw,
+    scaled,
+    static_raw,
+)
 from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
 from rnnkit.forecasting.patch import PatchConfig, PatchModule, PatchNetwork
 from rnnkit.forecasting.patch_callbacks import Plateau, TopCheckpoints
@@ -193,6 +201,25 @@ def layout(
     return Layout(seasons, usable, patch, horizon, window, k, lows, highs)
 
 
+def packed_series(
+    series: SeriesData,
+    lengths: np.ndarray,
+    scaler: SeriesScaler,
+    covariates: CovariateData,
+    fit_lengths: np.ndarray | None = None,
+) -> tuple[Packed, CovariateSpec]:
+    """Every series' values in the normalised space of ``scaler``, with the covariates scaled
+    on the first ``fit_lengths[i]`` (default ``lengths[i]``) rows of each series."""
+    owner = np.repeat(np.arange(len(lengths)), np.diff(series.offsets))
+    g = np.log(np.maximum(series.values[:, 0], 1e-6)) if scaler.log[0] else series.values[:, 0]
+    spec = covariates.fit(series, lengths if fit_lengths is None else fit_lengths)
+    known = scaled(known_raw(series, spec), spec.known_loc, spec.known_scale)
+    static = static_raw(covariates.static, spec, len(lengths))
+    static = scaled(static, spec.static_loc, spec.static_scale)
+    z = (g / scaler.scale[owner, 0]).astype(np.float32)
+    return Packed(z, series.offsets, lengths, known, static), spec
+
+
 def fit_patch(
     series: SeriesData,
     lengths: np.ndarray,
@@ -200,9 +227,10 @@ def fit_patch(
     device: torch.device,
     covariates: CovariateData | None = None,
     **checkpointing: Any,
-) -> tuple[PatchModule, Shape, SeriesScaler, History]:
+) -> tuple[PatchModule, Shape, SeriesScaler, History, Calibration | None]:
     """Train the patch model on the first ``lengths[i]`` rows of every series (``covariates``:
-    its known-future and static covariates, scaled on those rows only)."""
+    its known-future and static covariates, scaled on those rows only); calibrate its
+    intervals (:mod:`.calibration_data`) unless ``calibration`` is "none"."""
     settings = config.forecast
     lengths = np.asarray(lengths, np.int64)
     covariates = covariates or CovariateData()
@@ -210,14 +238,7 @@ def fit_patch(
     usable, window, horizon, patch, k = lay.usable, lay.window, lay.horizon, lay.patch, lay.k
     highs, lows, seasons = lay.highs, lay.lows, lay.seasons
     scaler = patch_scaler(series.values, series.offsets, lengths)
-    owner = np.repeat(np.arange(len(lengths)), np.diff(series.offsets))
-    g = np.log(np.maximum(series.values[:, 0], 1e-6)) if scaler.log[0] else series.values[:, 0]
-    spec = covariates.fit(series, lengths)
-    known = scaled(known_raw(series, spec), spec.known_loc, spec.known_scale)
-    static = static_raw(covariates.static, spec, len(lengths))
-    static = scaled(static, spec.static_loc, spec.static_scale)
-    z = (g / scaler.scale[owner, 0]).astype(np.float32)
-    packed = Packed(z, series.offsets, lengths, known, static)
+    packed, spec = packed_series(series, lengths, scaler, covariates)
     n = len(lengths)
     shape = (window, horizon, patch)
     v_series = np.repeat(np.arange(n), k)
@@ -270,4 +291,9 @@ def fit_patch(
     for member, (_, _, weights) in zip(module.members, kept, strict=True):
         member.load_state_dict(weights)
     season = settings.season or (usable[0] if usable else (seasons[0] if seasons else 1))
-    return module, Shape(window=window, horizon=horizon, season=season), scaler, history
+    calibration = None
+    if settings.calibration != "none":
+        proxy = (fit_patch, packed_series)  # a proxy fit, for few series
+        calibration = proxy_calibration(*proxy, series, lengths, config, device, lay, covariates)
+        calibration = calibration or patch_calibration(module, val.tensors, patch)
+    return module, Shape(window, horizon, season), scaler, history, calibration

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
+from rnnkit.forecasting.calibration import Calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.context import Context
 from rnnkit.forecasting.fitted import Fitted
@@ -42,6 +43,7 @@ def describe(fitted: Fitted, kind: str) -> dict[str, Any]:
         "ids": fitted.ids,
         "scaler": fitted.scaler.to_dict(),
         "context": fitted.context.to_dict(),
+        "calibration": None if fitted.calibration is None else fitted.calibration.to_dict(),
     }
 
 
@@ -75,4 +77,7 @@ def restore(cls: type[Any], meta: dict[str, Any], device: str | None) -> Any:
             forecaster.module = PatchModule(network).to(forecaster.device)
         else:
             forecaster.module = ForecastModule(network).to(forecaster.device)
+    forecaster.calibration = Calibration.from_dict(meta.get("calibration"))
+    if forecaster.calibration is not None:
+        forecaster.calibration.to(forecaster.device)
     return forecaster

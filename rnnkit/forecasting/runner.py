@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.config import name_list, option, override
-from rnnkit.data.io import SeriesData, load_table, season_length
+from rnnkit.data.io import SeriesData, load_table, season_length, write_table
 from rnnkit.errors import UserError
 from rnnkit.forecasting.backtest import Backtest
 from rnnkit.forecasting.config import ForecasterConfig, horizon_for_test, resolve
 from rnnkit.forecasting.covariates import read_covariates, require_patch
-from rnnkit.forecasting.evaluation import report
+from rnnkit.forecasting.evaluation import per_series_table, report
 from rnnkit.forecasting.forecaster import Forecaster
 from rnnkit.forecasting.frames import Columns, holdout_lengths, prepare
 from rnnkit.forecasting.patch_training import layout
@@ -141,9 +141,11 @@ def finish_run(
     test_size: int | float,
     out: Path,
     seconds: float,
+    per_series: str | None = None,
 ) -> dict[str, Any]:
     """After fitting: score the held-out end, write the run folder (rank 0); returns metrics.
-    With ``test_size`` 0 there is no held-out end: no test metrics, no plot."""
+    With ``test_size`` 0 there is no held-out end: no test metrics, no plot. ``per_series``:
+    a file for the per-series table (:func:`~rnnkit.forecasting.evaluation.per_series_table`)."""
     held = forecaster.holdout(data.frame, test_size=test_size) if test_size else None
     assert forecaster.shape is not None and forecaster.history is not None
     history = forecaster.history
@@ -168,6 +170,10 @@ def finish_run(
         title = f"{spec.name}: {data.config.model.cell}"
         if held is not None:
             plot_forecast(held, out / "forecast.png", title=title)
+        if held is not None and per_series:
+            season = forecaster.shape.season
+            table = per_series_table(held.ids, held.histories, held.truths, held.forecasts, season)
+            write_table(table, per_series, overwrite=True)  # checked before the fit
     return metrics
 
 

@@ -10,6 +10,8 @@ import torch
 from rnnkit.data.io import SeriesData, season_length
 from rnnkit.data.scaling import SeriesScaler
 from rnnkit.errors import UserError
+from rnnkit.forecasting.calibration import Calibration
+from rnnkit.forecasting.calibration_data import classic_calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape, resolve
 from rnnkit.forecasting.module import ForecastLoss, ForecastModule, NetworkConfig
 from rnnkit.forecasting.windows import SeriesWindows, split_validation, valid_starts
@@ -63,8 +65,9 @@ def fit_classic(
     config: ForecasterConfig,
     device: torch.device,
     **checkpointing: Any,
-) -> tuple[ForecastModule, Shape, SeriesScaler, History]:
-    """Train the classic model (a recurrent stack and a linear head) on every window."""
+) -> tuple[ForecastModule, Shape, SeriesScaler, History, Calibration | None]:
+    """Train the classic model (a recurrent stack and a linear head) on every window, then
+    calibrate its intervals (:mod:`.calibration_data`) unless ``calibration`` is "none"."""
     shape = resolve(config, season_length(series.freq), int(np.min(lengths)))
     scaler = SeriesScaler.fit(
         series.values, series.offsets, lengths, transform=config.forecast.transform
@@ -95,4 +98,9 @@ def fit_classic(
         desc="forecaster",
         **checkpointing,
     )
-    return module, shape, scaler, history
+    calibration = None
+    if config.forecast.calibration == "conformal":
+        calibration = classic_calibration(
+            module, series, lengths, scaler, config, device, val, shape.season
+        )
+    return module, shape, scaler, history, calibration
