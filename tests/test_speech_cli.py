@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from rnnkit.cli import main
 from rnnkit.speech.features import read_wav
@@ -60,6 +61,22 @@ def test_training_learns_the_synthetic_digits(trained_run: Path) -> None:
     assert metrics["train_seconds"] > 0 and "streaming" not in metrics
     for name in ("model.safetensors", "model.json", "config.json", "ctc_posteriors.png"):
         assert (trained_run / name).is_file()
+
+
+def test_isolated_runs_keep_the_mean_of_the_last_ten_epochs(trained_run: Path) -> None:
+    from safetensors.torch import load_file
+
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    # the epoch with the best validation loss, scored beside the average for comparison
+    assert 0 <= metrics["test"]["best_epoch_weights"]["accuracy"] <= 1
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["recognizer"]["average_epochs"] == 10
+    average, model = (
+        load_file(trained_run / f) for f in ("average.safetensors", "model.safetensors")
+    )
+    assert average.keys() == model.keys()
+    for name, value in model.items():
+        assert torch.equal(value, average[name]), name
 
 
 def test_transcribe_prints_the_digits(
@@ -160,5 +177,10 @@ def test_resume_continues_a_run_and_refuses_other_settings(
     args += ["--checkpoint-every", "3", "--device", "cpu", "--out", out]
     assert cli(*args).code == 0 and (out / "checkpoint.safetensors").is_file()
     assert cli(*args, "--resume").code == 0
+    # resumed after its last epoch, the run still keeps its saved weight average
+    from safetensors.torch import load_file
+
+    average, model = (load_file(out / f) for f in ("average.safetensors", "model.safetensors"))
+    assert all(torch.equal(v, average[k]) for k, v in model.items())
     refused = cli(*args, "--hidden-size", "20", "--resume")
     assert refused.code == 2 and "differ" in refused.err

@@ -72,6 +72,8 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
     helps = {
         "subsample": f"frames stacked into one recurrent step {BY_TASK['subsample']}",
         "epochs": f"maximum epochs {BY_TASK['epochs']}",
+        "average_epochs": "use the mean of the weights after each of the last N epochs (0: the "
+        f"weights of the epoch with the best validation loss) {BY_TASK['average_epochs']}",
         "patience": "early stopping: epochs without validation improvement, 0 disables "
         "(default: 0, the whole cosine schedule)",
         "dropout": "dropout between recurrent layers and before the head",
@@ -147,6 +149,12 @@ def run_train(args: argparse.Namespace) -> int:
             "processor": platform.processor() or platform.machine(),
         },
     }
+    if recognizer.best_epoch_weights is not None:  # the model is a weight average: compare
+        averaged = {k: v.clone() for k, v in recognizer.model.state_dict().items()}
+        recognizer.model.load_state_dict(recognizer.best_epoch_weights)
+        metrics["test"]["best_epoch_weights"] = recognizer.evaluate(test)
+        metrics["validation"]["best_epoch_weights"] = recognizer.evaluate(val)
+        recognizer.model.load_state_dict(averaged)
     if config.beam:
         metrics["test"]["model_beam"] = {
             "beam_width": config.beam,

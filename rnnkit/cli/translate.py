@@ -113,6 +113,7 @@ def run_train(args: argparse.Namespace) -> int:
     metrics["train_seconds"] = round(translator.train_seconds, 1)
     metrics["train_cpu_seconds"] = round(translator.train_cpu_seconds, 1)  # < wall: a shared CPU
     metrics["epochs"] = len(translator.history.records) if translator.history else 0
+    metrics["out_of_time"] = bool(translator.history and translator.history.out_of_time)
     metrics["parameters"] = translator.parameters
     metrics["split"] = counts
     metrics["scored"] = {"pairs": len(test), "sources": len({p.src for p in test})}

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.config import option
+from rnnkit.config import option, positive_int
 from rnnkit.errors import UserError
 
 NORMALISATIONS = ("utterance", "global")
@@ -31,7 +31,7 @@ class FeatureConfig:
     win_length: int = 200  # samples per frame (25 ms at 8 kHz)
     hop_length: int = 80  # samples between frame starts (10 ms at 8 kHz)
     n_fft: int = 256  # FFT size (>= win_length)
-    n_mels: int = 40  # mel bands
+    n_mels: int = option(40, "mel bands of the log-mel features", type=positive_int)
     f_min: float = 20.0  # Hz, lowest filter edge
     f_max: float | None = None  # Hz, highest filter edge (None: the Nyquist frequency)
     log_floor: float = 1e-6  # added to the mel power before the log

@@ -33,14 +33,15 @@ from rnnkit.speech.decode import beam_decode, digit_error_rate, greedy_decode
 from rnnkit.speech.features import FeatureConfig, FeatureExtractor, SpecAugmentConfig
 from rnnkit.speech.model import AcousticConfig, AcousticModel, ctc_loss, isolated_decisions
 from rnnkit.training import History, TrainConfig, fit, seeded
+from rnnkit.training.averaging import WeightAverage
 
 KIND = "speech_ctc"
 
 # per task, for the options left None: the whole cosine schedule (patience 0; the best validation
 # epoch is kept); connected utterances are ~7x longer than one digit, so fewer epochs fit
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "isolated": {"epochs": 40, "patience": 0, "subsample": 2},
-    "connected": {"epochs": 8, "patience": 0, "subsample": 3},
+    "isolated": {"epochs": 40, "patience": 0, "subsample": 2, "average_epochs": 10},
+    "connected": {"epochs": 8, "patience": 0, "subsample": 3, "average_epochs": 0},
 }
 
 
@@ -81,6 +82,12 @@ class RecognizerConfig:
     )
     no_augment: bool = option(
         False, "no augmentation (SpecAugment masks; speed and gain changes of the training audio)"
+    )
+    average_epochs: int | None = option(
+        None,
+        "use the mean of the weights after each of the last N epochs (0: the weights of the "
+        "epoch with the best validation loss)",
+        type=non_negative_int,
     )
     beam: int = option(
         0, "also test beam decoding at this width (0: greedy only)", type=non_negative_int
@@ -127,6 +134,8 @@ class DigitRecognizer:
             self.model = AcousticModel(self.config.model, self.config.augment).to(self.device)
         self.history: History | None = None
         self.train_seconds = 0.0
+        # with weight averaging: the weights fit itself kept (the best validation epoch's)
+        self.best_epoch_weights: dict[str, Tensor] | None = None
 
     @property
     def streaming(self) -> bool:
@@ -142,16 +151,26 @@ class DigitRecognizer:
         started = time.perf_counter()
         if self.config.features.normalisation == "global":
             self.model.set_statistics(*band_statistics(train))
+        average = None
+        if self.config.average_epochs and self.config.train.epochs:
+            average = WeightAverage(self.config.average_epochs, self.config.train.epochs)
+        callbacks = [*checkpointing.pop("callbacks", []), *([average] if average else [])]
         self.history = fit(
             self.model,
             train,
             val,
             self.config.train,
             loss_fn=ctc_loss,
+            callbacks=callbacks,
             device=self.device,
             desc="speech",
             **checkpointing,
         )
+        resumed = checkpointing.get("run_dir") if checkpointing.get("resume") else None
+        mean = average.averaged(resumed) if average is not None else None
+        if mean is not None:
+            self.best_epoch_weights = {k: v.clone() for k, v in self.model.state_dict().items()}
+            self.model.load_state_dict(mean)
         self.train_seconds = time.perf_counter() - started
         self.model.eval()
         return self.history

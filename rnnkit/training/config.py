@@ -49,6 +49,12 @@ class TrainConfig:
         "early stopping: epochs without validation improvement, 0 disables",
         type=non_negative_int,
     )
+    max_minutes: float = option(
+        0.0,
+        "time budget: training stops after this many minutes (0: none); the lr also decays "
+        "with the time spent, the epoch under way is validated and the best weights are kept",
+        type=non_negative_float,
+    )
     seed: int = option(0, "fixes every random source (initial weights, order, dropout)", type=int)
     precision: str = option(
         "auto",

@@ -25,6 +25,7 @@ class History:
     best_epoch: int = 0
     best_val_loss: float | None = None
     stopped_early: bool = False
+    out_of_time: bool = False  # TrainConfig.max_minutes ended training
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,6 +38,7 @@ class History:
             best_epoch=int(data.get("best_epoch", 0)),
             best_val_loss=data.get("best_val_loss"),
             stopped_early=bool(data.get("stopped_early", False)),
+            out_of_time=bool(data.get("out_of_time", False)),
         )
 
     @property

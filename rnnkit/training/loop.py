@@ -12,6 +12,7 @@ weights or a checkpoint. Under ``torchrun`` the same code trains with Distribute
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from rnnkit.training.config import TrainConfig
 from rnnkit.training.history import EpochRecord, History
 from rnnkit.training.interrupts import TrainingInterrupted, signal_name
 from rnnkit.training.losses import LossFn, regression_loss
-from rnnkit.training.optim import OptimizerFactory, Schedule, adamw, cosine_lr
+from rnnkit.training.optim import OptimizerFactory, Schedule, adamw, budget_lr, cosine_lr
 from rnnkit.training.seeding import seed_everything, seeded
 from rnnkit.training.state import TrainingDiverged, TrainingRun, diverged_error
 from rnnkit.training.step import (
@@ -72,6 +73,8 @@ def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:
         data, config.batch_size, config.seed, epoch, state.step, run.context
     )
     for step, batch in batches:
+        if run.deadline < math.inf:  # a time budget: the lr also decays with the time spent
+            _set_lr(run, epoch, 1 - (run.deadline - time.perf_counter()) / 60 / config.max_minutes)
         try:
             result = train_step(
                 run.train_model,
@@ -90,15 +93,14 @@ def run_epoch(run: TrainingRun, data: BatchSource, epoch: int) -> float:
         state.step = step + 1
         state.seconds = time.perf_counter() - started
         lr = run.optimizer.param_groups[0]["lr"]
-        call(
-            run.callbacks,
-            "on_step",
-            run,
-            StepEnd(epoch, state.step, result.loss, lr, result.grad_norm),
-        )
+        end = StepEnd(epoch, state.step, result.loss, lr, result.grad_norm)
+        call(run.callbacks, "on_step", run, end)
         _stop_if_asked(run)
         if run.checkpoint_every and state.step % run.checkpoint_every == 0:
             save(run)
+        if run.out_of_time():
+            state.history.out_of_time = True  # the time budget is spent: every rank stops here
+            break
     total, count = distributed.all_reduce_sum([state.loss_sum, state.loss_count], run.context)
     return total / max(count, 1)
 
@@ -171,6 +173,8 @@ def fit(
         if resume:
             resume_from(run)
         run.train_model = compiled(distributed.wrap(model, run.context), config)
+        if config.max_minutes:
+            run.deadline = time.perf_counter() + 60 * config.max_minutes
         state, bar = run.state, _progress_bar(run, desc)
         with run.stop:
             for epoch in bar:
@@ -244,9 +248,10 @@ def _progress_bar(run: TrainingRun, desc: str) -> Any:
     )
 
 
-def _set_lr(run: TrainingRun, epoch: int) -> float:
-    """The epoch's learning rate, a pure function of the epoch, set on every param group."""
-    lr = run.schedule(epoch, run.config)
+def _set_lr(run: TrainingRun, epoch: int, spent: float = 0.0) -> float:
+    """The epoch's learning rate, a pure function of the epoch (lowered as the ``spent`` share
+    of a time budget grows: ``budget_lr``), set on every param group."""
+    lr = budget_lr(run.schedule(epoch, run.config), spent, run.config)
     for group in run.optimizer.param_groups:
         group["lr"] = lr
     return lr
@@ -259,7 +264,7 @@ def _end_epoch(run: TrainingRun, bar: Any, record: EpochRecord, desc: str) -> bo
     _keep_best(run, record)
     # checkpoint, log, then stop once validation has not improved for `patience` epochs
     history = state.history
-    history.stopped_early = (
+    history.stopped_early = history.out_of_time or (
         bool(config.patience) and record.epoch - history.best_epoch >= config.patience
     )
     state.epoch, state.step = record.epoch, 0

@@ -34,6 +34,17 @@ def cosine_lr(epoch: int, config: TrainConfig) -> float:
     return floor + 0.5 * (config.lr - floor) * (1 + math.cos(math.pi * progress))
 
 
+def budget_lr(lr: float, spent: float, config: TrainConfig) -> float:
+    """``lr``, or less: where a cosine decay from ``config.lr`` to its floor stands when the
+    ``spent`` share of the time budget (``max_minutes``) has passed. A run ended by its budget
+    thus still ends at a low rate (the rate then depends on the machine's speed)."""
+    if spent <= 0.0:
+        return lr
+    floor = config.lr * config.min_lr_ratio
+    by_time = floor + 0.5 * (config.lr - floor) * (1 + math.cos(math.pi * min(1.0, spent)))
+    return min(lr, by_time)
+
+
 def constant_lr(epoch: int, config: TrainConfig) -> float:
     """``config.lr`` for every epoch."""
     return config.lr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +14,7 @@ from torch import Tensor, nn
 
 from rnnkit.errors import UserError
 from rnnkit.training.config import TrainConfig
-from rnnkit.training.distributed import Context
+from rnnkit.training.distributed import Context, max_over_ranks
 from rnnkit.training.history import History
 from rnnkit.training.interrupts import StopSignals
 from rnnkit.training.losses import LossFn
@@ -66,7 +68,14 @@ class TrainingRun:
     stop: StopSignals = field(default_factory=StopSignals)
     state: LoopState = field(default_factory=LoopState)
     best: dict[str, Tensor] | None = None  # weights at the best validation loss
+    deadline: float = math.inf  # time.perf_counter() at which the time budget ends
     saved_at: str = ""  # the position of the last checkpoint written ("" before any)
+
+    def out_of_time(self) -> bool:
+        """Whether the time budget (``config.max_minutes``) is spent; every process agrees."""
+        if self.deadline == math.inf:
+            return False
+        return bool(max_over_ranks(int(time.perf_counter() > self.deadline), self.context))
 
 
 def diverged_error(run: TrainingRun, reason: str, epoch: int, step: int) -> TrainingDiverged:
