@@ -9,7 +9,7 @@ import pytest
 
 from rnnkit import Forecaster
 from rnnkit.cli.forecast_flags import add_all_model_flags, forecaster_config
-from rnnkit.forecasting import patch_training
+from rnnkit.forecasting import patch_callbacks
 from rnnkit.forecasting.config import ForecasterConfig
 from tests.test_patch import seasonal
 
@@ -42,13 +42,13 @@ def test_the_classic_defaults_asked_for_are_kept_by_the_patch_model() -> None:
 
 def test_fit_trains_with_what_was_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[Any] = []
-    real = patch_training.fit
+    real = patch_callbacks.fit
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         seen.append(args[3])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(patch_training, "fit", spy)
+    monkeypatch.setattr(patch_callbacks, "fit", spy)
     Forecaster(lr=3e-3, batch_size=32, epochs=1).fit(seasonal(), target="y", time_col="date")
     Forecaster(epochs=1).fit(seasonal(), target="y", time_col="date")
     asked, asked_proxy, default, _ = seen  # each fit, then its calibration proxy
