@@ -4,7 +4,6 @@ the inputs it refuses."""
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,8 @@ from rnnkit.forecasting.esrnn import (
     ewm_weights,
     season_profile,
 )
-from rnnkit.training import TrainingInterrupted
-from rnnkit.training.checkpoint import read_checkpoint
 from tests.test_forecaster_learns import seasonal_series
+from tests.test_patch_resume import interrupt_and_resume
 
 
 def test_exponential_weights_sum_to_one_and_favour_the_last_value() -> None:
@@ -191,22 +189,8 @@ def test_an_esrnn_fit_interrupted_mid_epoch_resumes_bit_exact(
         return model.fit(frame, target="value", time_col="date", run_dir=run_dir, **checkpointing)
 
     reference = fitted()
-    calls = {"n": 0}
-    original = esrnn_training.l1_loss
-
-    def interrupting(network: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        if network.training:
-            calls["n"] += 1
-            if calls["n"] == 27:  # epoch 2 of 3 (20 steps each)
-                signal.raise_signal(signal.SIGINT)
-        return original(network, batch)
-
-    monkeypatch.setitem(esrnn_training.LOSSES, None, interrupting)
-    with pytest.raises(TrainingInterrupted):
-        fitted(tmp_path, checkpoint_every=4)
-    assert read_checkpoint(tmp_path)[1]["progress"]["step"] > 0  # stopped mid-epoch
-    monkeypatch.setitem(esrnn_training.LOSSES, None, original)
-    resumed = fitted(tmp_path, resume=True)
+    progress, resumed = interrupt_and_resume(fitted, esrnn_training.LOSSES, tmp_path, monkeypatch)
+    assert progress["step"] > 0  # stopped mid-epoch
     assert resumed.history is not None and reference.history is not None
     assert [r.val_loss for r in resumed.history.records] == [
         r.val_loss for r in reference.history.records

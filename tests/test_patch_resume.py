@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +28,40 @@ def fitted(run_dir: Path | None = None, **checkpointing: Any) -> Forecaster:
     return model.fit(seasonal(), target="y", time_col="date", run_dir=run_dir, **checkpointing)
 
 
-def test_a_patch_run_interrupted_mid_epoch_resumes_bit_exact(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    reference = fitted()
+def interrupt_and_resume(
+    fit: Callable[..., Forecaster],
+    losses: dict[Any, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[dict[str, Any], Forecaster]:
+    """``fit`` into ``tmp_path`` interrupted (SIGINT) at its 27th training step (epoch 2 of 3,
+    20 steps each; checkpoints every 4), then resumed: the checkpoint's progress at the
+    interruption and the resumed model. ``losses``: the fit module's LOSSES table."""
     calls = {"n": 0}
-    original = patch_training.l1_loss
+    original = losses[None]
 
     def interrupting(network: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         if network.training:
             calls["n"] += 1
-            if calls["n"] == 27:  # epoch 2 of 3 (20 steps each)
+            if calls["n"] == 27:
                 signal.raise_signal(signal.SIGINT)
         return original(network, batch)
 
-    monkeypatch.setitem(patch_training.LOSSES, None, interrupting)
+    monkeypatch.setitem(losses, None, interrupting)
     with pytest.raises(TrainingInterrupted):
-        fitted(tmp_path, checkpoint_every=4)
+        fit(tmp_path, checkpoint_every=4)
     progress = read_checkpoint(tmp_path)[1]["progress"]
+    monkeypatch.setitem(losses, None, original)
+    return progress, fit(tmp_path, resume=True)
+
+
+def test_a_patch_run_interrupted_mid_epoch_resumes_bit_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = fitted()
+    progress, resumed = interrupt_and_resume(fitted, patch_training.LOSSES, tmp_path, monkeypatch)
     assert progress["epoch"] == 1 and progress["step"] > 0  # mid-epoch
     assert "rng" in progress["data"]
-    monkeypatch.setitem(patch_training.LOSSES, None, original)
-    resumed = fitted(tmp_path, resume=True)
 
     def losses(model: Forecaster) -> list[tuple[Any, ...]]:
         assert model.history is not None

@@ -34,8 +34,13 @@ from rnnkit.forecasting.calibration import (
 )
 from rnnkit.forecasting.config import ForecasterConfig
 from rnnkit.forecasting.module import ForecastLoss, ForecastModule
-from rnnkit.forecasting.patch import PatchModule, normal_quantiles
-from rnnkit.forecasting.windows import SeriesWindows, split_validation, valid_starts
+from rnnkit.forecasting.patch import PatchModule, combine
+from rnnkit.forecasting.windows import (
+    SeriesWindows,
+    split_validation,
+    valid_starts,
+    window_sets,
+)
 from rnnkit.training import fit
 from rnnkit.training.seeding import seeded
 
@@ -59,8 +64,7 @@ def patch_calibration(module: PatchModule, val: tuple[Tensor, ...], lag: int) ->
         xi, mi = x[i : i + CHUNK].to(device), mask[i : i + CHUNK].to(device)
         more = [t[i : i + CHUNK].to(device) for t in inputs]
         out = torch.stack([net(xi, mi, *more) for net in module.members])  # (M, B, H[, K])
-        out = normal_quantiles(out) if config.likelihood == "gaussian" else out.mean(0)
-        out = torch.sort(out, dim=-1).values if config.outputs > 1 else out.unsqueeze(-1)
+        out = combine(out, config.likelihood, config.outputs)
         outs.append(out.cpu())
     outputs = torch.cat(outs).numpy()
     return fit_calibration(config.likelihood, outputs, y.numpy(), spreads, lag, masked=True)
@@ -113,20 +117,16 @@ def classic_calibration(
     starts, owner, (train, held) = held_out_split(series, lengths, network.window, network.horizon)
     if not held.any() or not train.any():
         return None
-    values = torch.as_tensor(series.values, device=device)
-    loc, scale = (
-        torch.as_tensor(scaler.loc, device=device),
-        torch.as_tensor(scaler.scale, device=device),
+    windows = window_sets(
+        series.values,
+        starts,
+        owner,
+        scaler.loc,
+        scaler.scale,
+        window=network.window,
+        horizon=network.horizon,
+        device=device,
     )
-
-    def windows(mask: np.ndarray) -> SeriesWindows:
-        rows, sid = (
-            torch.as_tensor(starts[mask], device=device),
-            torch.as_tensor(owner[mask], device=device),
-        )
-        return SeriesWindows(
-            values, rows, sid, loc, scale, window=network.window, horizon=network.horizon
-        )
 
     with seeded(config.train.seed):
         proxy = ForecastModule(network).to(device)

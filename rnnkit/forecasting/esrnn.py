@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from rnnkit.errors import UserError
 from rnnkit.forecasting.module import QUANTILES, from_unit, to_unit
-from rnnkit.forecasting.patch import PatchConfig, PatchNetwork, normal_quantiles
+from rnnkit.forecasting.patch import PatchConfig, PatchNetwork, combine, feed_back
 
 ALPHA0, GAMMA0 = 0.3, 0.1  # initial level and seasonality smoothing (Smyl starts near these)
 
@@ -243,15 +243,9 @@ class ESRNNModule(nn.Module):
         outputs = []
         for _ in range(self.blocks(steps)):
             out = torch.stack([net(u, mask, series) for net in self.members])  # (M, B, H[, K])
-            out = normal_quantiles(out) if c.likelihood == "gaussian" else out.mean(0)
-            if c.outputs > 1:  # quantiles never cross; the median is fed back
-                out = torch.sort(out, dim=-1).values
-                outputs.append(out)
-                out = out[..., len(QUANTILES) // 2]
-            else:
-                outputs.append(out.unsqueeze(-1))
-            u = torch.cat([u[:, c.horizon :], out], dim=1)[:, -c.window :]
-            mask = torch.cat([mask[:, c.horizon :], torch.ones_like(out)], dim=1)[:, -c.window :]
+            out = combine(out, c.likelihood, c.outputs)  # (B, H, K)
+            outputs.append(out)
+            u, mask = feed_back(u, mask, out, c.window)
         forecast = torch.cat(outputs, dim=1)[:, :steps]  # (B, steps, 1 or 5)
         return from_unit(forecast, loc, scale, self.log)
 

@@ -23,10 +23,17 @@ from rnnkit.forecasting.calibration import Calibration
 from rnnkit.forecasting.calibration_data import patch_calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape
 from rnnkit.forecasting.esrnn import ESRNNConfig, ESRNNModule, ESRNNNetwork
-from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
+from rnnkit.forecasting.module import pinball_score
+from rnnkit.forecasting.patch import gaussian_score
 from rnnkit.forecasting.patch_callbacks import fit_ensemble
-from rnnkit.forecasting.patch_training import FixedWindows, Packed, SampledWindows, layout
-from rnnkit.forecasting.recipe import BATCH, MAX_INPUT, budget, frequency_key, patch_scaler
+from rnnkit.forecasting.patch_training import (
+    FixedWindows,
+    Packed,
+    SampledWindows,
+    budgeted,
+    layout,
+)
+from rnnkit.forecasting.recipe import MAX_INPUT, frequency_key, patch_scaler
 from rnnkit.training import History
 from rnnkit.training.seeding import seeded
 
@@ -89,17 +96,12 @@ def l1_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
 
 def pinball_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     """Pinball loss of every quantile level."""
-    out, y = _outputs(network, batch)
-    error = y.unsqueeze(-1) - out  # (B, H, Q)
-    levels = torch.tensor(QUANTILES, device=error.device)
-    return torch.maximum(levels * error, (levels - 1) * error).mean()
+    return pinball_score(*_outputs(network, batch))
 
 
 def gaussian_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     """Gaussian negative log-likelihood (constant dropped)."""
-    out, y = _outputs(network, batch)  # (B, H, 2)
-    sigma = gaussian_sigma(out[..., 1])
-    return (torch.log(sigma) + 0.5 * ((y - out[..., 0]) / sigma) ** 2).mean()
+    return gaussian_score(*_outputs(network, batch))
 
 
 LOSSES = {None: l1_loss, "gaussian": gaussian_loss, "quantile": pinball_loss}
@@ -127,14 +129,7 @@ def fit_esrnn(
     v_origin = (lengths[:, None] - horizon - np.arange(k)[None, :]).reshape(-1)
     keep = v_origin >= 1
     val = FixedWindows(packed.gather(v_series[keep], v_origin[keep], window, horizon))
-    plan = budget(int((highs - lows + 1)[highs >= lows].sum()), config.train.batch_size or BATCH)
-    train_config = dataclasses.replace(
-        config.trained(),
-        epochs=config.train.epochs or plan.evaluations,
-        batch_size=plan.batch,
-        log_every=0,
-    )
-    size = plan.every * plan.batch
+    train_config, size = budgeted(config, lows, highs)
     train = SampledWindows(packed, lows, highs, size, (window, horizon), config.train.seed)
     model = config.model
     es_config = ESRNNConfig(

@@ -102,6 +102,14 @@ def gaussian_sigma(raw_scale: Tensor) -> Tensor:
     return F.softplus(raw_scale) + MIN_SIGMA
 
 
+def pinball_score(out: Tensor, y: Tensor) -> Tensor:
+    """Mean pinball loss of quantile forecasts ``out`` (..., Q) at :data:`QUANTILES` for ``y``
+    (...) (the median's term is half the absolute error)."""
+    error = y.unsqueeze(-1) - out
+    levels = torch.tensor(QUANTILES, device=error.device)
+    return torch.maximum(levels * error, (levels - 1) * error).mean()
+
+
 class ForecastLoss:
     """``loss_fn(network, batch)`` for :func:`rnnkit.training.fit` on raw ``(x, y, loc, scale)``.
 
@@ -124,9 +132,7 @@ class ForecastLoss:
         if self.config.likelihood == "gaussian":
             sigma = gaussian_sigma(params[..., 1])
             return F.gaussian_nll_loss(params[..., 0], target, sigma * sigma, full=True)
-        levels = torch.tensor(QUANTILES, device=x.device)  # (Q,)
-        error = target.unsqueeze(-1) - params  # (B, H, F, Q)
-        return torch.maximum(levels * error, (levels - 1) * error).mean()
+        return pinball_score(params, target)  # (B, H, F, Q) against (B, H, F)
 
 
 class ForecastModule(nn.Module):

@@ -173,6 +173,28 @@ class PatchNetwork(nn.Module):
         return base.unsqueeze(-1) + out
 
 
+def gaussian_score(out: Tensor, y: Tensor) -> Tensor:
+    """Gaussian negative log-likelihood (constant dropped) of ``out`` (..., [mean, raw scale])."""
+    sigma = gaussian_sigma(out[..., 1])
+    return (torch.log(sigma) + 0.5 * ((y - out[..., 0]) / sigma) ** 2).mean()
+
+
+def combine(out: Tensor, likelihood: str | None, outputs: int) -> Tensor:
+    """Members' (M, B, H[, K]) outputs -> the ensemble's (B, H, K): their mean (K = 1 for a
+    point model), or sorted quantiles (a Gaussian ensemble: its moment-matched normal's), so
+    that quantiles never cross."""
+    out = normal_quantiles(out) if likelihood == "gaussian" else out.mean(0)
+    return torch.sort(out, dim=-1).values if outputs > 1 else out.unsqueeze(-1)
+
+
+def feed_back(u: Tensor, mask: Tensor, out: Tensor, window: int) -> tuple[Tensor, Tensor]:
+    """The window (B, window) and its mask moved on over forecasts ``out`` (B, H, K): the
+    point forecast or the median is read as if observed."""
+    value = out[..., len(QUANTILES) // 2] if out.shape[-1] > 1 else out[..., 0]
+    u = torch.cat([u, value], dim=1)[:, -window:]
+    return u, torch.cat([mask, torch.ones_like(value)], dim=1)[:, -window:]
+
+
 def normal_quantiles(params: Tensor) -> Tensor:
     """Members' (M, B, H, [mean, raw scale]) -> (B, H, QUANTILES) of their equal mixture's
     moment-matched normal (mean of means; variance = mean of sigma^2 + mu^2 - mean^2)."""
@@ -247,15 +269,8 @@ class PatchModule(nn.Module):
             start = b * c.horizon  # this block's window + horizon rows of ``known``
             part = None if known is None else known[:, start : start + c.window + c.horizon]
             out = torch.stack([net(x, mask, part, static) for net in self.members])  # (M,B,H[,K])
-            out = normal_quantiles(out) if c.likelihood == "gaussian" else out.mean(0)
-            if c.outputs > 1:  # quantiles never cross; the median is fed back
-                out = torch.sort(out, dim=-1).values + level.unsqueeze(-1)
-                outputs.append(out)
-                out = out[..., len(QUANTILES) // 2]
-            else:
-                out = out + level
-                outputs.append(out.unsqueeze(-1))
-            u = torch.cat([u[:, c.horizon :], out], dim=1)[:, -c.window :]
-            mask = torch.cat([mask[:, c.horizon :], torch.ones_like(out)], dim=1)[:, -c.window :]
+            out = combine(out, c.likelihood, c.outputs) + level.unsqueeze(-1)  # (B, H, K)
+            outputs.append(out)
+            u, mask = feed_back(u, mask, out, c.window)
         forecast = torch.cat(outputs, dim=1)[:, :steps]  # (B, steps, 1 or 5)
         return from_unit(forecast, loc, scale, self.log)

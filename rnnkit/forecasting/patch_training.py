@@ -34,8 +34,8 @@ from rnnkit.forecasting.covariates import (
     scaled,
     static_raw,
 )
-from rnnkit.forecasting.module import QUANTILES, gaussian_sigma
-from rnnkit.forecasting.patch import PatchConfig, PatchModule, PatchNetwork
+from rnnkit.forecasting.module import pinball_score
+from rnnkit.forecasting.patch import PatchConfig, PatchModule, PatchNetwork, gaussian_score
 from rnnkit.forecasting.patch_callbacks import fit_ensemble
 from rnnkit.forecasting.recipe import (
     BATCH,
@@ -45,7 +45,7 @@ from rnnkit.forecasting.recipe import (
     seasons_and_patch,
     usable_seasons,
 )
-from rnnkit.training import History
+from rnnkit.training import History, TrainConfig
 from rnnkit.training.seeding import seeded
 
 
@@ -143,17 +143,13 @@ def l1_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
 def pinball_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     """Pinball loss of every quantile level (the median's is half the L1 loss)."""
     x, mask, y, *covariates = batch
-    error = y.unsqueeze(-1) - network(x, mask, *covariates)  # (B, H, Q)
-    levels = torch.tensor(QUANTILES, device=error.device)
-    return torch.maximum(levels * error, (levels - 1) * error).mean()
+    return pinball_score(network(x, mask, *covariates), y)  # (B, H, Q) against (B, H)
 
 
 def gaussian_loss(network: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
     """Gaussian negative log-likelihood (constant dropped), like the classic head's."""
     x, mask, y, *covariates = batch
-    out = network(x, mask, *covariates)  # (B, H, 2)
-    sigma = gaussian_sigma(out[..., 1])
-    return (torch.log(sigma) + 0.5 * ((y - out[..., 0]) / sigma) ** 2).mean()
+    return gaussian_score(network(x, mask, *covariates), y)  # (B, H, 2) against (B, H)
 
 
 LOSSES = {None: l1_loss, "gaussian": gaussian_loss, "quantile": pinball_loss}
@@ -220,6 +216,23 @@ def packed_series(
     return Packed(z, series.offsets, lengths, known, static), spec
 
 
+def budgeted(
+    config: ForecasterConfig, lows: np.ndarray, highs: np.ndarray
+) -> tuple[TrainConfig, int]:
+    """The fit's TrainConfig from the budget (:func:`.recipe.budget`) for the training origins
+    ``lows..highs`` of each series, and the windows drawn between two evaluations (an "epoch").
+    ``--batch-size`` caps the batch (small data), ``--epochs`` the evaluations."""
+    asked = config.train.batch_size or BATCH
+    plan = budget(int((highs - lows + 1)[highs >= lows].sum()), asked)
+    train_config = dataclasses.replace(
+        config.trained(),
+        epochs=config.train.epochs or plan.evaluations,
+        batch_size=plan.batch,
+        log_every=0,
+    )
+    return train_config, plan.every * plan.batch
+
+
 def fit_patch(
     series: SeriesData,
     lengths: np.ndarray,
@@ -245,15 +258,8 @@ def fit_patch(
     v_origin = (lengths[:, None] - horizon - np.arange(k)[None, :]).reshape(-1)
     keep = v_origin >= 1
     val = FixedWindows(packed.gather(v_series[keep], v_origin[keep], *shape))
-    asked = config.train.batch_size or BATCH  # --batch-size: at most that many (small data)
-    plan = budget(int((highs - lows + 1)[highs >= lows].sum()), asked)
-    train_config = dataclasses.replace(
-        config.trained(),
-        epochs=config.train.epochs or plan.evaluations,
-        batch_size=plan.batch,
-        log_every=0,
-    )
-    train = SampledWindows(packed, lows, highs, plan.every * plan.batch, shape, config.train.seed)
+    train_config, per_evaluation = budgeted(config, lows, highs)
+    train = SampledWindows(packed, lows, highs, per_evaluation, shape, config.train.seed)
     model = config.model
     patch_config = PatchConfig(
         cell=model.cell,

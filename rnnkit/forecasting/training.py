@@ -14,7 +14,12 @@ from rnnkit.forecasting.calibration import Calibration
 from rnnkit.forecasting.calibration_data import classic_calibration
 from rnnkit.forecasting.config import ForecasterConfig, Shape, resolve
 from rnnkit.forecasting.module import ForecastLoss, ForecastModule, NetworkConfig
-from rnnkit.forecasting.windows import SeriesWindows, split_validation, valid_starts
+from rnnkit.forecasting.windows import (
+    SeriesWindows,
+    split_validation,
+    valid_starts,
+    window_sets,
+)
 from rnnkit.training import History, fit
 from rnnkit.training.seeding import seeded
 
@@ -41,21 +46,16 @@ def training_windows(
         )
     owner = np.searchsorted(series.offsets, starts, side="right") - 1  # series of each start
     train_mask, val_mask = split_validation(starts, owner, config.forecast.val_fraction)
-    values = torch.as_tensor(series.values, device=device)  # (time, F), moved once
-    loc = torch.as_tensor(scaler.loc, device=device)
-    scale = torch.as_tensor(scaler.scale, device=device)
-
-    def windows(mask: np.ndarray) -> SeriesWindows:
-        return SeriesWindows(
-            values,
-            torch.as_tensor(starts[mask], device=device),
-            torch.as_tensor(owner[mask], device=device),
-            loc,
-            scale,
-            window=network.window,
-            horizon=network.horizon,
-        )
-
+    windows = window_sets(
+        series.values,
+        starts,
+        owner,
+        scaler.loc,
+        scaler.scale,
+        window=network.window,
+        horizon=network.horizon,
+        device=device,
+    )
     return windows(train_mask), (windows(val_mask) if val_mask.any() else None)
 
 

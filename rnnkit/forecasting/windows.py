@@ -13,7 +13,7 @@ so only one batch of windows is ever materialised::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -105,3 +105,27 @@ class SeriesWindows(Dataset):
     def __getitem__(self, positions: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """The batch at ``positions`` (batched indexing, as the fit loop's DataLoader asks)."""
         return self.batch(positions)
+
+
+def window_sets(
+    values: np.ndarray,
+    starts: np.ndarray,
+    owner: np.ndarray,
+    loc: np.ndarray,
+    scale: np.ndarray,
+    *,
+    window: int,
+    horizon: int,
+    device: torch.device,
+) -> Callable[[np.ndarray], SeriesWindows]:
+    """``mask -> SeriesWindows`` of the ``starts`` (of series ``owner``) a boolean mask picks,
+    over the same ``values`` and per-series scaling, moved to ``device`` once."""
+    data = torch.as_tensor(values, device=device)  # (time, F)
+    loc_t, scale_t = torch.as_tensor(loc, device=device), torch.as_tensor(scale, device=device)
+
+    def windows(mask: np.ndarray) -> SeriesWindows:
+        rows = torch.as_tensor(starts[mask], device=device)
+        sid = torch.as_tensor(owner[mask], device=device)
+        return SeriesWindows(data, rows, sid, loc_t, scale_t, window=window, horizon=horizon)
+
+    return windows
