@@ -141,7 +141,7 @@ def pooled_row(head: str, parts: list[tuple[list[Holdout], list[Holdout], int]])
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="airpassengers,co2,sunspots,births")
+    parser.add_argument("--datasets", default="airpassengers,co2,sunspots,births,seatbelts")
     parser.add_argument("--heads", default="point,quantile,gaussian")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--m4-dir")

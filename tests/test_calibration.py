@@ -13,6 +13,9 @@ from rnnkit.forecasting.calibration import (
     Calibration,
     conformal_quantile,
     fit_calibration,
+    growth_exponent,
+    measured_growth,
+    spread,
     window_spread,
 )
 
@@ -51,11 +54,50 @@ def test_symmetric_bounds_by_hand_ordered_and_grown_beyond_the_horizon() -> None
     assert got[2].numpy() == pytest.approx(30 + 2 * grow * np.array([-3, -2, 0, 2, 3]), rel=1e-6)
 
 
+def test_growth_beyond_the_horizon_follows_the_exponent_and_stops_after_two_horizons() -> None:
+    cal = Calibration("symmetric", np.array([[1.0, 2.0]] * 2), lag=1, growth=0.25)
+    w = cal.step_widths(8).numpy()  # H = 2: steps 3..4 grow as (h / 2)^0.25, then hold
+    assert w[2, 0] == pytest.approx(1.5**0.25) and w[3, 1] == pytest.approx(2 * 2**0.25)
+    assert w[4:].tolist() == [w[3].tolist()] * 4
+    flat = Calibration("symmetric", np.array([[1.0, 2.0]] * 2), lag=1, growth=0.0)
+    assert flat.step_widths(5).numpy().tolist() == [[1.0, 2.0]] * 5
+    scaled = Calibration("scaled", np.array([[1.0, 2.0]] * 2), lag=1, masked=True)
+    assert scaled.step_widths(8)[-1].numpy() == pytest.approx([2.0, 4.0])  # sqrt(8 / 2), no hold
+    with pytest.raises(UserError):
+        Calibration("symmetric", np.array([[1.0, 2.0]]), growth=1.5)
+
+
+def test_pooled_step_scale_is_the_power_law_of_the_per_step_errors() -> None:
+    h = np.arange(1, 9, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    errors = 0.3 * h**0.4 * rng.choice([0.5, 1.5], size=(40, 8))  # mean 0.3 h^0.4 per step
+    errors[:, 3] *= 3.0  # one noisy step: a running maximum would keep it for every later step
+    scale = spread(errors)
+    assert (np.diff(scale) > 0).all()
+    assert scale[-1] < 3.0 * 0.3 * 8**0.4  # not held at the outlier's level
+    clean = spread(np.tile(0.3 * h**0.4, (5, 1)))
+    assert clean == pytest.approx(0.3 * h**0.4, rel=1e-9)
+
+
+def test_growth_exponents_from_the_widths_and_from_fed_back_errors() -> None:
+    h = np.arange(1, 13, dtype=np.float64)
+    assert growth_exponent(2.0 * h**0.3) == pytest.approx(0.3)
+    assert growth_exponent(h**0.9) == 0.5  # at most a random walk's
+    assert growth_exponent(1.0 / h) == 0.0 and growth_exponent(np.ones(1)) == 0.5
+    steps = np.arange(1, 25, dtype=np.float64)  # two horizons of 12
+    level = 0.5 * np.minimum(steps, 12) ** 0.5  # the first horizon's errors, then:
+    grows = np.where(steps <= 12, level, 0.5 * 12**0.5 * (steps / 12) ** 0.25)
+    assert measured_growth(np.tile(grows, (10, 1))) == pytest.approx(0.25, abs=0.01)
+    assert measured_growth(np.tile(level, (10, 1))) == 0.0  # levelled off at step H
+    assert measured_growth(np.tile(np.r_[level[:12], 3 * level[12:]], (10, 1))) == 0.5
+
+
 def test_cqr_moves_bounds_out_or_in_and_never_crosses() -> None:
     out = np.array([[[-2.0, -1.0, 0.0, 1.0, 2.0]]] * 200)  # (N, H = 1, 5) unit space
     y = np.linspace(-4, 4, 200)[:, None]  # wider than the intervals claim
     cal = fit_calibration("quantile", out, y, np.ones(200), lag=1, masked=False)
     assert cal.method == "cqr" and (cal.widths > 0).all()  # moved out
+    assert cal.growth == 0.5  # its bounds start narrow again in every fed-back horizon
     inside = np.abs(y) < 0.5
     narrow = fit_calibration("quantile", out, y * inside, np.ones(200), 1, False)
     assert (narrow.widths < 0).all()  # moved in
@@ -65,14 +107,16 @@ def test_cqr_moves_bounds_out_or_in_and_never_crosses() -> None:
 
 
 def test_saved_form_round_trips_and_malformed_is_a_user_error() -> None:
-    cal = Calibration("scaled", np.array([[1.1, 1.3]] * 3), windows=7, lag=24, masked=True)
+    cal = Calibration("scaled", np.array([[1.1, 1.3]] * 3), 7, lag=24, masked=True, growth=0.2)
     back = Calibration.from_dict(cal.to_dict())
-    assert back is not None and back.to_dict() == cal.to_dict()
+    assert back is not None and back.to_dict() == cal.to_dict() and back.growth == 0.2
     assert Calibration.from_dict(None) is None
     for bad in (
         {"method": "scaled"},
         {**cal.to_dict(), "method": "magic"},
         {**cal.to_dict(), "widths": [[1.0, float("nan")]]},
+        {**cal.to_dict(), "growth": "fast"},
+        {**cal.to_dict(), "growth": -1.0},
     ):
         with pytest.raises(UserError):
             Calibration.from_dict(bad)
@@ -118,3 +162,28 @@ def test_calibration_reaches_nominal_coverage_where_the_head_does_not(likelihood
     else:
         before = coverage(raw, frame)
         assert abs(before["80"] - 0.80) > 0.1 or abs(before["95"] - 0.95) > 0.1, before
+
+
+def test_fed_back_errors_are_those_of_the_models_own_two_horizon_forecast() -> None:
+    """The proxy's growth measurement forecasts a second horizon as ``predict`` does."""
+    from rnnkit.forecasting.calibration_data import fed_back_errors
+
+    t = np.arange(120)
+    frame = pd.DataFrame({"t": t, "y": np.sin(2 * np.pi * t / 12) + 0.01 * t})
+    model = Forecaster(horizon=4, season=12, epochs=1, transform="none", seed=0)
+    module = model.fit(frame, target="y", time_col="t").fitted().module
+    c = module.config
+    rng = np.random.default_rng(1)
+    raw = torch.tensor(rng.normal(size=(5, c.window)), dtype=torch.float32) + 3.0
+    truth = torch.tensor(rng.normal(size=(5, 2 * c.horizon)), dtype=torch.float32) + 3.0
+    mask = torch.ones_like(raw)
+    mask[0, : c.patch] = 0.0  # a padded start
+    level = raw[:, -c.patch :].mean(dim=1, keepdim=True)
+    windows = (raw - level, mask, truth - level, torch.zeros(5, c.window + 2 * c.horizon, 0))
+    got = fed_back_errors(module, (*windows, torch.zeros(5, 0)), c.patch)
+    zero, one = torch.zeros(5, 2), torch.ones(5, 2)
+    with torch.inference_mode():
+        forecast = module(torch.stack([raw, mask], dim=-1), zero, one, 2 * c.horizon)[..., 0]
+    spreads = window_spread(raw, mask, c.patch)
+    want = ((forecast - truth).abs() / spreads[:, None]).numpy()
+    assert got.shape == (5, 2 * c.horizon) and got == pytest.approx(want, rel=1e-4, abs=1e-5)

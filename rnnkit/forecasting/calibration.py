@@ -18,10 +18,14 @@ series gets narrow intervals, a noisy one wide ones, with one quantile for all o
 
 The conformal quantile of n scores at level 1 - alpha is the ceil((n + 1)(1 - alpha))-th
 smallest. With at least :data:`MIN_PER_STEP` windows each step has its own quantile; with fewer
-(a single series) the steps are pooled: symmetric scores divided by a smooth, non-decreasing
-per-step spread first, the other two as they are. Beyond the horizon (forecasts fed back) the
-last width grows as sqrt(h / H) (a classic Gaussian model's scale factor stays the last
-step's: its sample paths widen on their own).
+(a single series) the steps are pooled: symmetric scores divided by a power law a h^b fitted
+to the per-step mean errors first, the other two as they are. Beyond the horizon (forecasts
+fed back) the symmetric width grows as (h / H)^g up to two horizons, then holds: g measured
+on forecasts fed back over a second horizon where a patch proxy has them (few series), else
+the log-log slope of the widths over the horizon; g <= 1/2, a random walk's. The other two
+scale a head's own bounds, which start narrow again in every fed-back horizon: their last
+factor grows as sqrt(h / H) (a classic Gaussian model's stays the last step's: its sample
+paths widen on their own).
 
 :class:`Calibration` applies the widths to the module's raw output as plain tensor operations,
 so ``predict`` and the exported graph compute the same bounds.
@@ -45,6 +49,8 @@ METHODS = {None: "symmetric", "quantile": "cqr", "gaussian": "scaled"}
 MIN_PER_STEP = 100  # windows needed for a quantile per horizon step; fewer pool the steps
 MIN_SPREAD = 1e-3  # floor of a window's spread (unit space: 0.1% of the level when logged)
 EPS = 1e-6
+HOLD_AFTER = 2.0  # horizons after which the widths stop growing
+MAX_GROWTH = 0.5  # the steepest growth beyond the horizon: sqrt(h / H), a random walk's
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
@@ -73,12 +79,48 @@ def scores(method: str, out: np.ndarray, y: np.ndarray, level: float) -> np.ndar
     return np.maximum((med - y) / np.maximum(med - lo, EPS), (y - med) / np.maximum(hi - med, EPS))
 
 
+def power_law(per_step: np.ndarray) -> tuple[float, float]:
+    """(a, b) of the least-squares fit log(e_h) = log(a) + b log(h), h = 1..H, of positive
+    per-step values (H,); b = 0 for a single step."""
+    e = np.maximum(np.asarray(per_step, np.float64), EPS)
+    if e.shape[0] < 2:
+        return float(e[0]), 0.0
+    b, log_a = np.polyfit(np.log(np.arange(1, e.shape[0] + 1)), np.log(e), 1)
+    return float(np.exp(log_a)), float(b)
+
+
 def spread(errors: np.ndarray) -> np.ndarray:
-    """A smooth, non-decreasing per-step scale (H,) of absolute errors (N, H) for pooling."""
+    """A smooth, non-decreasing per-step scale (H,) of absolute errors (N, H) for pooling:
+    a * h^b fitted to the per-step mean errors, b in [0, 1] (a few windows from consecutive
+    origins make the raw per-step means too noisy to follow)."""
+    per_step = np.nan_to_num(np.nanmean(errors, axis=0), nan=EPS)
+    a, b = power_law(per_step)
+    b = min(max(b, 0.0), 1.0)
+    scale = a * np.arange(1, errors.shape[1] + 1, dtype=np.float64) ** b
+    return np.maximum(scale, max(float(scale.max()) * 1e-3, EPS))
+
+
+def growth_exponent(widths: np.ndarray) -> float:
+    """How the widths grow beyond the horizon: (h / H)^b, b the log-log slope of the 80%
+    widths (H,) over the steps, within [0, :data:`MAX_GROWTH`] (a seasonal series' errors
+    level off; a random walk's grow as sqrt(h)); :data:`MAX_GROWTH` with a single step."""
+    if widths.shape[0] < 2:
+        return MAX_GROWTH
+    return min(max(power_law(widths)[1], 0.0), MAX_GROWTH)
+
+
+def measured_growth(errors: np.ndarray) -> float:
+    """The growth exponent b beyond the horizon H from absolute errors (N, 2H) of forecasts
+    fed back over a second horizon: the b in [0, :data:`MAX_GROWTH`] whose widths
+    ``w_H (h / H)^b`` have, over steps H+1..2H, the mean ratio to w_H that the errors have to
+    their step-H level (:func:`power_law` fitted to the first H steps' means)."""
+    horizon = errors.shape[1] // 2
     per_step = np.nanmean(errors, axis=0)
-    smooth = np.convolve(np.pad(per_step, 2, mode="edge"), np.ones(5) / 5, mode="valid")
-    rising = np.maximum.accumulate(smooth)
-    return np.maximum(rising, max(float(rising.max()) * 1e-3, EPS))
+    a, b = power_law(per_step[:horizon])
+    ratio = float(np.mean(per_step[horizon:])) / max(a * horizon**b, EPS)
+    h = np.arange(horizon + 1, 2 * horizon + 1) / horizon
+    grid = np.linspace(0.0, MAX_GROWTH, 51)
+    return float(grid[np.argmin([abs(np.mean(h**g) - ratio) for g in grid])])
 
 
 def step_quantiles(method: str, s: np.ndarray, level: float) -> np.ndarray:
@@ -108,7 +150,8 @@ def fit_calibration(
         step_quantiles(method, scores(method, out, y, a) / per_window[:, None], a) for a in LEVELS
     ]
     table = np.stack(widths, axis=1)
-    return Calibration(method, table, windows=int(out.shape[0]), lag=lag, masked=masked)
+    growth = growth_exponent(table[:, 0]) if method == "symmetric" else MAX_GROWTH
+    return Calibration(method, table, int(out.shape[0]), lag, masked, growth)
 
 
 def window_spread(u: Tensor, mask: Tensor | None, lag: int) -> Tensor:
@@ -140,26 +183,37 @@ class Calibration(nn.Module):
     widths: Tensor
 
     def __init__(
-        self, method: str, widths: np.ndarray, windows: int = 0, lag: int = 1, masked: bool = False
+        self,
+        method: str,
+        widths: np.ndarray,
+        windows: int = 0,
+        lag: int = 1,
+        masked: bool = False,
+        growth: float = MAX_GROWTH,
     ) -> None:
         super().__init__()
         if method not in METHODS.values():
             raise UserError(f"unknown calibration method '{method}'")
+        if not 0.0 <= growth <= 1.0:
+            raise UserError(f"the saved interval calibration's growth {growth} is not in [0, 1]")
         self.method, self.windows, self.lag, self.masked = method, windows, int(lag), masked
+        self.growth = float(growth)
         table = torch.as_tensor(np.asarray(widths, np.float32)).reshape(-1, len(LEVELS))
         if not torch.isfinite(table).all():
             raise UserError("the saved interval calibration is not finite")
         self.register_buffer("widths", table)
 
     def step_widths(self, steps: int) -> Tensor:
-        """(steps, 2) widths: the table, then the last row grown as sqrt(h / H)."""
+        """(steps, 2) widths: the table, then the last row grown as (h / H)^growth."""
         horizon = self.widths.shape[0]
         if steps <= horizon:
             return self.widths[:steps]
         h = torch.arange(horizon + 1, steps + 1, dtype=self.widths.dtype, device=self.widths.device)
         # a classic Gaussian's sample paths widen on their own; the patch model's (masked) not
         grows = self.method != "scaled" or self.masked
-        growth = (h / horizon).sqrt() if grows else torch.ones_like(h)
+        if self.method == "symmetric":  # errors fed back level off (measured: docs)
+            h = h.clamp(max=HOLD_AFTER * horizon)
+        growth = (h / horizon) ** self.growth if grows else torch.ones_like(h)
         return torch.cat([self.widths, self.widths[-1:] * growth[:, None]])
 
     def forward(self, out: Tensor, raw: Tensor, loc: Tensor, scale: Tensor, log: Tensor) -> Tensor:
@@ -197,6 +251,7 @@ class Calibration(nn.Module):
             "windows": self.windows,
             "lag": self.lag,
             "masked": self.masked,
+            "growth": self.growth,
             "widths": self.widths.cpu().tolist(),
         }
 
@@ -208,8 +263,9 @@ class Calibration(nn.Module):
         try:
             widths = np.asarray(data["widths"], np.float32)
             lag, masked = int(data["lag"]), bool(data["masked"])
-            return cls(str(data["method"]), widths, int(data["windows"]), lag, masked)
-        except (KeyError, TypeError, ValueError) as err:
+            growth = float(data.get("growth", MAX_GROWTH))  # saved before it was measured
+            return cls(str(data["method"]), widths, int(data["windows"]), lag, masked, growth)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise UserError(f"the saved interval calibration is malformed ({err})") from None
 
 

@@ -3,7 +3,8 @@
 * Patch model, 32 series or more: its validation windows (the last H points of every training
   history; the training targets end before them), forecast by the final checkpoint ensemble.
   Fewer series: a proxy fitted without the last points forecasts them (:func:`proxy_calibration`),
-  a second fit of the small data.
+  a second fit of the small data; its earlier origins also forecast a second horizon with the
+  first fed back, which measures how the widths grow beyond the horizon.
 * Classic model: with ``--val-fraction`` > 0, its validation windows (the last share of every
   series' windows). Without (the default), a second model with the same options and seed is
   trained on every series' windows but the last 20% (and the H - 1 windows before them, whose
@@ -28,13 +29,14 @@ from rnnkit.errors import UserError
 from rnnkit.forecasting.calibration import (
     Calibration,
     fit_calibration,
+    measured_growth,
     to_target_unit,
     unit_truth,
     window_spread,
 )
 from rnnkit.forecasting.config import ForecasterConfig
 from rnnkit.forecasting.module import ForecastLoss, ForecastModule
-from rnnkit.forecasting.patch import PatchModule, combine
+from rnnkit.forecasting.patch import PatchModule, combine, feed_back, window_level
 from rnnkit.forecasting.windows import (
     SeriesWindows,
     split_validation,
@@ -46,6 +48,7 @@ from rnnkit.training.seeding import seeded
 
 CHUNK = 4096  # windows per forward pass
 CALIBRATION_WINDOWS = 36  # windows a patch proxy calibrates on, in all (few series)
+MIN_FED_BACK = 8  # origins a proxy needs to measure the growth beyond the horizon
 HELD_OUT = 0.2  # the classic model's calibration share of each series' windows
 
 
@@ -68,6 +71,27 @@ def patch_calibration(module: PatchModule, val: tuple[Tensor, ...], lag: int) ->
         outs.append(out.cpu())
     outputs = torch.cat(outs).numpy()
     return fit_calibration(config.likelihood, outputs, y.numpy(), spreads, lag, masked=True)
+
+
+@torch.inference_mode()
+def fed_back_errors(module: PatchModule, windows: tuple[Tensor, ...], lag: int) -> np.ndarray:
+    """Absolute errors (N, 2H) of windows gathered with a 2H horizon, forecast over one horizon
+    and then one more with the first forecasts fed back (the median for a probabilistic head),
+    in units of each window's spread."""
+    module.eval()
+    c, device = module.config, module.log.device
+    x, mask, y, known, static = (t.to(device) for t in windows)
+    spreads = window_spread(x, mask, lag)
+    u, level, outs = x, torch.zeros_like(x[:, :1]), []
+    for b in range(2):
+        part = known[:, b * c.horizon : b * c.horizon + c.window + c.horizon]
+        out = torch.stack([net(u - level, mask, part, static) for net in module.members])
+        out = combine(out, c.likelihood, c.outputs) + level.unsqueeze(-1)  # (B, H, K)
+        outs.append(out[..., out.shape[-1] // 2])
+        u, mask = feed_back(u, mask, out, c.window)
+        level = window_level(u, c.patch)
+    errors = (torch.cat(outs, dim=1) - y).abs() / spreads[:, None]
+    return errors.cpu().numpy()
 
 
 @torch.inference_mode()
@@ -176,5 +200,11 @@ def proxy_calibration(
         keep = origins >= c.patch
         packed, _ = packed_series(series, lengths, scaler, covariates, cut)
         windows = packed.gather(rows[keep], origins[keep], c.window, c.horizon, c.patch)
-        return patch_calibration(proxy, windows, c.patch)
+        calibration = patch_calibration(proxy, windows, c.patch)
+        # the origins a second horizon before the cut's end measure the growth beyond it
+        twice = keep & (origins <= np.repeat(lengths, k) - 2 * c.horizon)
+        if twice.sum() >= MIN_FED_BACK and calibration.method == "symmetric":
+            wide = packed.gather(rows[twice], origins[twice], c.window, 2 * c.horizon, c.patch)
+            calibration.growth = measured_growth(fed_back_errors(proxy, wide, c.patch))
+        return calibration
     return None
