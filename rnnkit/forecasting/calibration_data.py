@@ -36,7 +36,7 @@ from rnnkit.forecasting.calibration import (
 )
 from rnnkit.forecasting.config import ForecasterConfig
 from rnnkit.forecasting.module import ForecastLoss, ForecastModule
-from rnnkit.forecasting.patch import PatchModule, combine, feed_back, window_level
+from rnnkit.forecasting.patch import PatchModule, combine
 from rnnkit.forecasting.windows import (
     SeriesWindows,
     split_validation,
@@ -79,18 +79,11 @@ def fed_back_errors(module: PatchModule, windows: tuple[Tensor, ...], lag: int) 
     and then one more with the first forecasts fed back (the median for a probabilistic head),
     in units of each window's spread."""
     module.eval()
-    c, device = module.config, module.log.device
+    device = module.log.device
     x, mask, y, known, static = (t.to(device) for t in windows)
-    spreads = window_spread(x, mask, lag)
-    u, level, outs = x, torch.zeros_like(x[:, :1]), []
-    for b in range(2):
-        part = known[:, b * c.horizon : b * c.horizon + c.window + c.horizon]
-        out = torch.stack([net(u - level, mask, part, static) for net in module.members])
-        out = combine(out, c.likelihood, c.outputs) + level.unsqueeze(-1)  # (B, H, K)
-        outs.append(out[..., out.shape[-1] // 2])
-        u, mask = feed_back(u, mask, out, c.window)
-        level = window_level(u, c.patch)
-    errors = (torch.cat(outs, dim=1) - y).abs() / spreads[:, None]
+    out = module.unit_forecast(x, mask, y.shape[1], known, static)  # (B, 2H, K)
+    point = out[..., out.shape[-1] // 2]
+    errors = (point - y).abs() / window_spread(x, mask, lag)[:, None]
     return errors.cpu().numpy()
 
 

@@ -262,15 +262,21 @@ class PatchModule(nn.Module):
             known = None
         if static is not None and static.shape[-1] > 0:
             static = (static - self.static_loc) / self.static_scale  # (B, S)
-        outputs = []
-        for b in range(blocks):
+        forecast = self.unit_forecast(u, mask, steps, known, static)  # (B, steps, 1 or 5)
+        return from_unit(forecast, loc, scale, self.log)
+
+    def unit_forecast(
+        self, u: Tensor, mask: Tensor, steps: int, known: Tensor | None, static: Tensor | None
+    ) -> Tensor:
+        """Windows u, mask (B, W) in the normalised space -> (B, steps, K) there: one horizon
+        per network call, each block's forecasts fed back; ``known``, ``static`` scaled."""
+        c, outputs = self.config, []
+        for b in range(self.blocks(steps)):
             level = window_level(u, c.patch)
-            x = u - level
             start = b * c.horizon  # this block's window + horizon rows of ``known``
             part = None if known is None else known[:, start : start + c.window + c.horizon]
-            out = torch.stack([net(x, mask, part, static) for net in self.members])  # (M,B,H[,K])
+            out = torch.stack([net(u - level, mask, part, static) for net in self.members])
             out = combine(out, c.likelihood, c.outputs) + level.unsqueeze(-1)  # (B, H, K)
             outputs.append(out)
             u, mask = feed_back(u, mask, out, c.window)
-        forecast = torch.cat(outputs, dim=1)[:, :steps]  # (B, steps, 1 or 5)
-        return from_unit(forecast, loc, scale, self.log)
+        return torch.cat(outputs, dim=1)[:, :steps]
